@@ -1,0 +1,428 @@
+//! Structural validation: what must hold for a specification to be compiled and run.
+//!
+//! Every problem is reported at once, each naming the net and element it is about, so
+//! that an author fixes a file in one pass.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Deref;
+
+use crate::spec::{JoinCode, Net, SplitCode, Specification, TaskKind};
+
+/// The name YAWL gives the implicit condition on an arc from task `source` to task
+/// `target`.
+pub fn implicit_condition_id(source: &str, target: &str) -> String {
+    format!("c{{{source}_{target}}}")
+}
+
+/// A specification that passed [`validate`]; only validation makes one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidSpec(Specification);
+
+impl ValidSpec {
+    /// The root net.
+    pub fn root(&self) -> &Net {
+        // Validation checked that the root net exists.
+        self.0
+            .net(&self.0.root_net)
+            .unwrap_or_else(|| unreachable!("validated spec lacks its root net"))
+    }
+
+    /// Gives the specification back.
+    pub fn into_inner(self) -> Specification {
+        self.0
+    }
+}
+
+impl Deref for ValidSpec {
+    type Target = Specification;
+    fn deref(&self) -> &Specification {
+        &self.0
+    }
+}
+
+/// One structural problem in a specification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpecProblem {
+    /// The specification has no nets.
+    #[error("specification has no nets")]
+    NoNets,
+    /// `root_net` names no net.
+    #[error("root net `{net}` does not exist")]
+    MissingRootNet {
+        /// The id given.
+        net: String,
+    },
+    /// Two nets share an id.
+    #[error("net id `{net}` is used twice")]
+    DuplicateNet {
+        /// The id.
+        net: String,
+    },
+    /// Two elements of a net share an id.
+    #[error("net `{net}`: element id `{element}` is used twice")]
+    DuplicateElement {
+        /// The net.
+        net: String,
+        /// The id.
+        element: String,
+    },
+    /// An id is empty.
+    #[error("net `{net}`: an element has an empty id")]
+    EmptyId {
+        /// The net.
+        net: String,
+    },
+    /// A flow names an element that does not exist.
+    #[error("net `{net}`: flow {from} -> {to} refers to unknown element `{missing}`")]
+    DanglingFlow {
+        /// The net.
+        net: String,
+        /// The flow's source.
+        from: String,
+        /// The flow's target.
+        to: String,
+        /// The unknown id.
+        missing: String,
+    },
+    /// The same arc is listed twice.
+    #[error("net `{net}`: flow {from} -> {to} is listed twice")]
+    DuplicateFlow {
+        /// The net.
+        net: String,
+        /// The flow's source.
+        from: String,
+        /// The flow's target.
+        to: String,
+    },
+    /// An arc joins two conditions.
+    #[error("net `{net}`: flow {from} -> {to} joins two conditions")]
+    ConditionToCondition {
+        /// The net.
+        net: String,
+        /// The flow's source.
+        from: String,
+        /// The flow's target.
+        to: String,
+    },
+    /// An arc enters the input condition.
+    #[error("net `{net}`: flow {from} -> {to} enters the input condition")]
+    FlowIntoInput {
+        /// The net.
+        net: String,
+        /// The flow's source.
+        from: String,
+        /// The flow's target.
+        to: String,
+    },
+    /// An arc leaves the output condition.
+    #[error("net `{net}`: flow {from} -> {to} leaves the output condition")]
+    FlowOutOfOutput {
+        /// The net.
+        net: String,
+        /// The flow's source.
+        from: String,
+        /// The flow's target.
+        to: String,
+    },
+    /// A flow attribute that its source's split does not allow.
+    #[error("net `{net}`: flow {from} -> {to}: {reason}")]
+    BadFlow {
+        /// The net.
+        net: String,
+        /// The flow's source.
+        from: String,
+        /// The flow's target.
+        to: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A task's outgoing flows break its split's rules.
+    #[error("net `{net}`: task `{task}`: {reason}")]
+    BadSplit {
+        /// The net.
+        net: String,
+        /// The task.
+        task: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A task is inconsistent in itself.
+    #[error("net `{net}`: task `{task}`: {reason}")]
+    BadTask {
+        /// The net.
+        net: String,
+        /// The task.
+        task: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A composite task names a net that does not exist.
+    #[error("net `{net}`: task `{task}` decomposes to unknown net `{target}`")]
+    MissingSubnet {
+        /// The net.
+        net: String,
+        /// The task.
+        task: String,
+        /// The unknown net.
+        target: String,
+    },
+    /// A cancellation set names something that is not in the task's net.
+    #[error("net `{net}`: task `{task}`: cancellation set member `{member}` is not in this net")]
+    BadCancellationMember {
+        /// The net.
+        net: String,
+        /// The task.
+        task: String,
+        /// The unknown member.
+        member: String,
+    },
+    /// Multiple-instance attributes out of bounds.
+    #[error("net `{net}`: task `{task}`: multiple-instance attributes: {reason}")]
+    BadMultipleInstance {
+        /// The net.
+        net: String,
+        /// The task.
+        task: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A variable is declared twice, or its initial value has the wrong type.
+    #[error("net `{net}`: variable `{variable}`: {reason}")]
+    BadVariable {
+        /// The net.
+        net: String,
+        /// The variable.
+        variable: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+/// Checks `spec` and returns it as a [`ValidSpec`], or every problem found.
+pub fn validate(spec: Specification) -> Result<ValidSpec, Vec<SpecProblem>> {
+    let mut problems = Vec::new();
+    if spec.nets.is_empty() {
+        problems.push(SpecProblem::NoNets);
+    }
+    let mut net_ids = BTreeSet::new();
+    for net in &spec.nets {
+        if !net_ids.insert(net.id.as_str()) {
+            problems.push(SpecProblem::DuplicateNet { net: net.id.clone() });
+        }
+    }
+    if !spec.nets.is_empty() && !net_ids.contains(spec.root_net.as_str()) {
+        problems.push(SpecProblem::MissingRootNet { net: spec.root_net.clone() });
+    }
+    for net in &spec.nets {
+        check_net(net, &net_ids, &mut problems);
+    }
+    if problems.is_empty() { Ok(ValidSpec(spec)) } else { Err(problems) }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Element {
+    Input,
+    Output,
+    Condition,
+    Task,
+}
+
+fn check_net(net: &Net, net_ids: &BTreeSet<&str>, problems: &mut Vec<SpecProblem>) {
+    let id = || net.id.clone();
+    let mut elements: BTreeMap<&str, Element> = BTreeMap::new();
+    let conditions = [(&net.input_condition, Element::Input), (&net.output_condition, Element::Output)]
+        .into_iter()
+        .chain(net.conditions.iter().map(|c| (c, Element::Condition)));
+    let ids = conditions
+        .map(|(c, kind)| (c.id.as_str(), kind))
+        .chain(net.tasks.iter().map(|t| (t.id.as_str(), Element::Task)));
+    for (element, kind) in ids {
+        if element.is_empty() {
+            problems.push(SpecProblem::EmptyId { net: id() });
+        } else if elements.insert(element, kind).is_some() {
+            problems.push(SpecProblem::DuplicateElement { net: id(), element: element.to_owned() });
+        }
+    }
+
+    let mut arcs = BTreeSet::new();
+    let mut implicit = BTreeSet::new();
+    for flow in &net.flows {
+        let (from, to) = (flow.from.clone(), flow.to.clone());
+        let (Some(&source), Some(&target)) =
+            (elements.get(flow.from.as_str()), elements.get(flow.to.as_str()))
+        else {
+            let missing =
+                if elements.contains_key(flow.from.as_str()) { &flow.to } else { &flow.from };
+            problems.push(SpecProblem::DanglingFlow { net: id(), from, to, missing: missing.clone() });
+            continue;
+        };
+        if !arcs.insert((flow.from.as_str(), flow.to.as_str())) {
+            problems.push(SpecProblem::DuplicateFlow { net: id(), from, to });
+            continue;
+        }
+        if target == Element::Input {
+            problems.push(SpecProblem::FlowIntoInput { net: id(), from, to });
+        } else if source == Element::Output {
+            problems.push(SpecProblem::FlowOutOfOutput { net: id(), from, to });
+        } else if source != Element::Task && target != Element::Task {
+            problems.push(SpecProblem::ConditionToCondition { net: id(), from, to });
+        } else if source == Element::Task && target == Element::Task {
+            implicit.insert(crate::implicit_condition_id(&flow.from, &flow.to));
+        }
+        if source != Element::Task && (flow.predicate.is_some() || flow.default || flow.ordering.is_some()) {
+            problems.push(SpecProblem::BadFlow {
+                net: id(),
+                from: flow.from.clone(),
+                to: flow.to.clone(),
+                reason: "only flows leaving a task carry a predicate, ordering or default",
+            });
+        }
+    }
+    for name in &implicit {
+        if elements.contains_key(name.as_str()) {
+            problems.push(SpecProblem::DuplicateElement { net: id(), element: name.clone() });
+        }
+    }
+
+    for task in &net.tasks {
+        check_task(net, task, &elements, &implicit, net_ids, problems);
+    }
+
+    let mut variables = BTreeSet::new();
+    for variable in &net.variables {
+        let reason = if !variables.insert(variable.name.as_str()) {
+            Some("declared twice")
+        } else if variable.initial.as_ref().is_some_and(|v| !variable.data_type.admits(v)) {
+            Some("initial value does not have the declared type")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            problems.push(SpecProblem::BadVariable { net: id(), variable: variable.name.clone(), reason });
+        }
+    }
+}
+
+fn check_task(
+    net: &Net,
+    task: &crate::Task,
+    elements: &BTreeMap<&str, Element>,
+    implicit: &BTreeSet<String>,
+    net_ids: &BTreeSet<&str>,
+    problems: &mut Vec<SpecProblem>,
+) {
+    let bad = |reason: &str| SpecProblem::BadTask {
+        net: net.id.clone(),
+        task: task.id.clone(),
+        reason: reason.to_owned(),
+    };
+    match (task.kind, &task.net) {
+        (TaskKind::Composite, None) => problems.push(bad("a composite task needs `net`")),
+        (TaskKind::Composite, Some(target)) if !net_ids.contains(target.as_str()) => {
+            problems.push(SpecProblem::MissingSubnet {
+                net: net.id.clone(),
+                task: task.id.clone(),
+                target: target.clone(),
+            })
+        }
+        (TaskKind::Empty | TaskKind::Atomic, Some(_)) => {
+            problems.push(bad("only a composite task has `net`"))
+        }
+        _ => {}
+    }
+    if task.kind != TaskKind::Atomic
+        && (task.service.is_some() || !task.inputs.is_empty() || !task.outputs.is_empty())
+    {
+        problems.push(bad("only an atomic task has `service`, `inputs` or `outputs`"));
+    }
+    if task.kind == TaskKind::Empty && task.timer.is_some() {
+        problems.push(bad("an empty task has no work item for a timer"));
+    }
+    if let Some(timer) = &task.timer {
+        if timer.duration_ms.is_some() == timer.expiry_ms.is_some() {
+            problems.push(bad("a timer needs exactly one of `duration_ms` and `expiry_ms`"));
+        }
+    }
+    let preset = net.flows.iter().filter(|f| f.to == task.id).count();
+    if let Some(partial) = &task.partial_join {
+        if task.join != JoinCode::And {
+            problems.push(bad("a partial join needs join code `and`"));
+        } else if partial.required == 0 || partial.required as usize > preset {
+            problems.push(bad("a partial join needs 1 <= required <= number of incoming flows"));
+        }
+    }
+    if task.thread_merge == Some(0) || task.thread_split == Some(0) {
+        problems.push(bad("thread merge and thread split counts are at least 1"));
+    }
+    if task.trigger.as_ref().is_some_and(|t| t.signal.is_empty()) {
+        problems.push(bad("a trigger needs a signal name"));
+    }
+    if let Some(mi) = &task.multiple_instance {
+        let reason = if task.kind == TaskKind::Empty {
+            Some("an empty task cannot be multiple-instance")
+        } else if mi.min == 0 {
+            Some("min must be at least 1")
+        } else if mi.max.is_some_and(|max| max < mi.min) {
+            Some("max must be at least min")
+        } else if mi.threshold.zip(mi.max).is_some_and(|(t, max)| t > max) {
+            Some("threshold must not exceed max")
+        } else if mi.threshold == Some(0) && mi.remainder != crate::Remainder::Continue {
+            Some("threshold 0 (no synchronisation) needs remainder `continue`")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            problems.push(SpecProblem::BadMultipleInstance {
+                net: net.id.clone(),
+                task: task.id.clone(),
+                reason: reason.to_owned(),
+            });
+        }
+    }
+    for member in &task.cancellation_set {
+        if !elements.contains_key(member.as_str()) && !implicit.contains(member) {
+            problems.push(SpecProblem::BadCancellationMember {
+                net: net.id.clone(),
+                task: task.id.clone(),
+                member: member.clone(),
+            });
+        }
+    }
+    check_split(net, task, problems);
+}
+
+fn check_split(net: &Net, task: &crate::Task, problems: &mut Vec<SpecProblem>) {
+    let outgoing: Vec<_> = net.flows.iter().filter(|f| f.from == task.id).collect();
+    let bad = |reason: &str| SpecProblem::BadSplit {
+        net: net.id.clone(),
+        task: task.id.clone(),
+        reason: reason.to_owned(),
+    };
+    match task.split {
+        SplitCode::And => {
+            if outgoing.iter().any(|f| f.predicate.is_some() || f.default || f.ordering.is_some()) {
+                problems.push(bad("AND-split flows carry no predicate, ordering or default"));
+            }
+        }
+        SplitCode::Xor | SplitCode::Or => {
+            let defaults = outgoing.iter().filter(|f| f.default).count();
+            if outgoing.len() > 1 && defaults != 1 {
+                problems.push(bad(&format!(
+                    "{:?}-split with {} outgoing flows needs exactly one default flow, has {defaults}",
+                    task.split,
+                    outgoing.len()
+                )));
+            }
+            if outgoing.iter().any(|f| !f.default && f.predicate.is_none()) {
+                problems.push(bad("every flow of an XOR or OR split but the default needs a predicate"));
+            }
+            if task.split == SplitCode::Xor {
+                let mut orderings = BTreeSet::new();
+                if outgoing.iter().filter_map(|f| f.ordering).any(|o| !orderings.insert(o)) {
+                    problems.push(bad("XOR-split flows need distinct orderings"));
+                }
+            }
+        }
+    }
+}
