@@ -1,0 +1,1134 @@
+//! How a case moves: commands, firing, exiting, settling, and the end of nets.
+//!
+//! The order of a task's completion follows YAWL's `t_exit`: output data first, then
+//! the cancellation set, then the split, so a task may cancel itself and still
+//! produce its output (YAWL's self-cancellation test).
+
+use std::collections::BTreeMap;
+
+use knhk_model::{
+    JoinCode, PartialJoinMode, Remainder, Scope, SplitCode, Termination,
+    TimerAction, TimerTrigger,
+};
+use serde_json::{Map, Value};
+
+use super::{
+    Activity, Case, CaseState, Command, CommandError, Event, FailReason, NetInstance,
+    NetInstanceId, ParentSlot, PartialJoinState, Slot, StuckPlace, WorkItem, WorkItemId,
+    WorkItemRole, WorkItemStatus,
+};
+use crate::bitset::Bitset;
+use crate::compile::{Body, CompiledNet, CompiledTask, NetIx, PlaceIx, TaskIx};
+use crate::marking::Marking;
+use crate::orjoin::OrJoinVerdict;
+use crate::OrJoinFallback;
+
+type Events = Vec<Event>;
+
+impl Case {
+    pub(super) fn execute(&mut self, command: &Command, ev: &mut Events) -> Result<(), CommandError> {
+        match command {
+            Command::SuspendCase => {
+                self.require_running()?;
+                self.set_state(CaseState::Suspended, ev);
+                return Ok(());
+            }
+            Command::ResumeCase => {
+                if self.state != CaseState::Suspended {
+                    return Err(CommandError::CaseNotSuspended { state: self.state.name() });
+                }
+                self.set_state(CaseState::Running, ev);
+            }
+            Command::CancelCase => {
+                if self.state.is_final() {
+                    return Err(CommandError::CaseNotRunning { state: self.state.name() });
+                }
+                self.end_case(CaseState::Cancelled, WorkItemStatus::Cancelled, ev);
+                return Ok(());
+            }
+            _ => {
+                self.require_running()?;
+                self.execute_running(command, ev)?;
+            }
+        }
+        self.settle(ev)
+    }
+
+    fn execute_running(&mut self, command: &Command, ev: &mut Events) -> Result<(), CommandError> {
+        match command {
+            Command::StartWorkItem { work_item } => {
+                let item = self.live_item(*work_item)?;
+                if item.status != WorkItemStatus::Enabled {
+                    return Err(CommandError::NotEnabled { work_item: *work_item, status: item.status });
+                }
+                self.start_item(*work_item, ev)
+            }
+            Command::CompleteWorkItem { work_item, output } => {
+                let item = self.live_item(*work_item)?;
+                if item.status != WorkItemStatus::Started {
+                    return Err(CommandError::NotStarted { work_item: *work_item, status: item.status });
+                }
+                self.check_output(item, output)?;
+                self.complete_item(*work_item, output.clone(), ev)
+            }
+            Command::FailWorkItem { work_item, message } => {
+                let item = self.live_item(*work_item)?;
+                let reason = FailReason::WorkItemFailed {
+                    work_item: *work_item,
+                    task: item.task.clone(),
+                    message: message.clone(),
+                };
+                self.items.remove(work_item);
+                ev.push(Event::WorkItemFailed { work_item: *work_item });
+                self.end_case(CaseState::Failed { reason }, WorkItemStatus::Withdrawn, ev);
+                Ok(())
+            }
+            Command::TimerExpired { work_item } => {
+                let item = self.live_item(*work_item)?;
+                let task = &self.spec.net(self.instances[&item.net_instance].net).tasks[item.task_ix as usize];
+                match task.timer.as_ref().map(|t| t.on_expiry) {
+                    Some(TimerAction::Fail) => self.execute_running(
+                        &Command::FailWorkItem { work_item: *work_item, message: "timer expired".to_owned() },
+                        ev,
+                    ),
+                    _ => {
+                        if item.status == WorkItemStatus::Enabled {
+                            self.start_item(*work_item, ev)?;
+                            self.settle(ev)?;
+                        }
+                        let data = self.items.get(work_item).map(|i| i.data.clone()).unwrap_or_default();
+                        if self.items.contains_key(work_item) {
+                            self.complete_item(*work_item, data, ev)?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            Command::CancelTask { net_instance, task } => {
+                let task_ix = self.busy_task(*net_instance, task)?;
+                self.cancel_activity(*net_instance, task_ix, ev);
+                Ok(())
+            }
+            Command::CompleteTask { net_instance, task } => {
+                let task_ix = self.busy_task(*net_instance, task)?;
+                let net = self.net_of(*net_instance);
+                if net.task(task_ix).multiple_instance.is_none() {
+                    return Err(CommandError::NotMultipleInstance { task: task.clone(), needed: "" });
+                }
+                self.exit_task(*net_instance, task_ix, ev)
+            }
+            Command::AddInstance { net_instance, task, data } => {
+                self.add_instance(*net_instance, task, data, ev)
+            }
+            Command::Signal { name } => {
+                self.signal(name, ev);
+                Ok(())
+            }
+            Command::SuspendCase | Command::ResumeCase | Command::CancelCase => Ok(()),
+        }
+    }
+
+    fn require_running(&self) -> Result<(), CommandError> {
+        if self.state == CaseState::Running {
+            Ok(())
+        } else {
+            Err(CommandError::CaseNotRunning { state: self.state.name() })
+        }
+    }
+
+    fn live_item(&self, id: WorkItemId) -> Result<&WorkItem, CommandError> {
+        self.items.get(&id).ok_or(CommandError::UnknownWorkItem(id))
+    }
+
+    fn net_of(&self, instance: NetInstanceId) -> &CompiledNet {
+        self.spec.net(self.instances[&instance].net)
+    }
+
+    fn busy_task(&self, instance: NetInstanceId, task: &str) -> Result<TaskIx, CommandError> {
+        let inst = self.instances.get(&instance).ok_or(CommandError::UnknownNetInstance(instance))?;
+        let net = self.spec.net(inst.net);
+        let ix = net.task_ix(task).ok_or_else(|| CommandError::UnknownTask {
+            net: net.id.clone(),
+            task: task.to_owned(),
+        })?;
+        if inst.busy.contains_key(&ix) {
+            Ok(ix)
+        } else {
+            Err(CommandError::TaskNotBusy { task: task.to_owned() })
+        }
+    }
+
+    fn check_output(&self, item: &WorkItem, output: &Value) -> Result<(), CommandError> {
+        let task = &self.net_of(item.net_instance).tasks[item.task_ix as usize];
+        let invalid = |reason: String| CommandError::InvalidOutput {
+            work_item: item.id,
+            task: task.id.clone(),
+            reason,
+        };
+        let Value::Object(fields) = output else {
+            return Err(invalid("output must be a JSON object".to_owned()));
+        };
+        for parameter in &task.outputs {
+            match fields.get(&parameter.name) {
+                None if !parameter.optional => {
+                    return Err(invalid(format!("missing output `{}`", parameter.name)));
+                }
+                Some(value) if !parameter.data_type.admits(value) => {
+                    return Err(invalid(format!(
+                        "output `{}` must be of type {:?}",
+                        parameter.name, parameter.data_type
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn set_state(&mut self, state: CaseState, ev: &mut Events) {
+        self.state = state.clone();
+        ev.push(Event::CaseStateChanged { state });
+    }
+
+    /// Ends the case: every live work item leaves with `status`, every net instance's
+    /// tokens are dropped.
+    fn end_case(&mut self, state: CaseState, status: WorkItemStatus, ev: &mut Events) {
+        for id in std::mem::take(&mut self.items).into_keys() {
+            ev.push(Event::WorkItemWithdrawn { work_item: id, status });
+        }
+        self.instances.clear();
+        self.set_state(state, ev);
+    }
+
+    // ---- net instances -------------------------------------------------------------
+
+    pub(super) fn start_net(
+        &mut self,
+        net_ix: NetIx,
+        data: Map<String, Value>,
+        parent: Option<ParentSlot>,
+        depth: u32,
+        ev: &mut Events,
+    ) -> NetInstanceId {
+        let net = self.spec.net(net_ix);
+        let mut instance_data = net.initial_data.clone();
+        instance_data.extend(data);
+        let mut marking = Marking::new(net);
+        marking.add(net.input, 1);
+        let id = NetInstanceId(self.next_instance);
+        self.next_instance += 1;
+        let parent_event = parent.map(|p| {
+            let parent_net = self.net_of(p.instance);
+            (p.instance, parent_net.task(p.task).id.clone())
+        });
+        ev.push(Event::NetStarted { net_instance: id, net: net.id.clone(), parent: parent_event });
+        self.instances.insert(
+            id,
+            NetInstance {
+                net: net_ix,
+                marking,
+                data: instance_data,
+                busy: BTreeMap::new(),
+                offers: BTreeMap::new(),
+                partial: BTreeMap::new(),
+                parent,
+                depth,
+            },
+        );
+        id
+    }
+
+    /// Removes net instance `id` and everything running in it; its live work items
+    /// leave with `status`.
+    fn drop_net(&mut self, id: NetInstanceId, status: WorkItemStatus, ev: &mut Events) -> Option<NetInstance> {
+        let mut instance = self.instances.remove(&id)?;
+        for (_, item) in std::mem::take(&mut instance.offers) {
+            self.withdraw_item(item, status, ev);
+        }
+        for (_, activity) in std::mem::take(&mut instance.busy) {
+            self.drop_activity(activity, status, ev);
+        }
+        let detached: Vec<_> = self
+            .items
+            .values()
+            .filter(|i| i.net_instance == id)
+            .map(|i| i.id)
+            .collect();
+        for item in detached {
+            self.withdraw_item(item, status, ev);
+        }
+        Some(instance)
+    }
+
+    fn drop_activity(&mut self, activity: Activity, status: WorkItemStatus, ev: &mut Events) {
+        for slot in activity.slots {
+            match slot {
+                Slot::Item(item) => self.withdraw_item(item, status, ev),
+                Slot::Subnet(sub) => {
+                    self.drop_net(sub, status, ev);
+                }
+                Slot::Completed(_) => {}
+            }
+        }
+    }
+
+    fn withdraw_item(&mut self, id: WorkItemId, status: WorkItemStatus, ev: &mut Events) {
+        if let Some(item) = self.items.remove(&id) {
+            if item.role == WorkItemRole::Offer {
+                if let Some(instance) = self.instances.get_mut(&item.net_instance) {
+                    instance.offers.remove(&TaskIx(item.task_ix));
+                }
+            }
+            ev.push(Event::WorkItemWithdrawn { work_item: id, status });
+        }
+    }
+
+    fn cancel_activity(&mut self, instance: NetInstanceId, task: TaskIx, ev: &mut Events) {
+        let Some(inst) = self.instances.get_mut(&instance) else { return };
+        let Some(activity) = inst.busy.remove(&task) else { return };
+        let task_id = self.spec.net(inst.net).task(task).id.clone();
+        self.drop_activity(activity, WorkItemStatus::Cancelled, ev);
+        ev.push(Event::TaskCancelled { net_instance: instance, task: task_id });
+    }
+
+    /// A net instance reached its end: everything left in it is withdrawn, and its
+    /// parent task instance (or the case) completes.
+    fn complete_net(&mut self, id: NetInstanceId, ev: &mut Events) -> Result<(), CommandError> {
+        let Some(instance) = self.drop_net(id, WorkItemStatus::Withdrawn, ev) else { return Ok(()) };
+        ev.push(Event::NetCompleted { net_instance: id });
+        match instance.parent {
+            None => {
+                // Keep the root's final data readable after completion.
+                let root_net = instance.net;
+                let mut marking = Marking::new(self.spec.net(root_net));
+                marking.add(self.spec.net(root_net).output, 1);
+                self.instances.insert(id, NetInstance { marking, ..instance });
+                self.set_state(CaseState::Completed, ev);
+                Ok(())
+            }
+            Some(parent) => {
+                let Some(activity) = self
+                    .instances
+                    .get_mut(&parent.instance)
+                    .and_then(|p| p.busy.get_mut(&parent.task))
+                else {
+                    return Ok(());
+                };
+                activity.slots[parent.slot as usize] = Slot::Completed(Value::Object(instance.data));
+                self.check_exit(parent.instance, parent.task, ev)
+            }
+        }
+    }
+
+    // ---- work items ----------------------------------------------------------------
+
+    fn new_item(
+        &mut self,
+        instance: NetInstanceId,
+        task: TaskIx,
+        role: WorkItemRole,
+        status: WorkItemStatus,
+        data: Value,
+        ev: &mut Events,
+    ) -> WorkItemId {
+        let id = WorkItemId(self.next_item);
+        self.next_item += 1;
+        let compiled = self.net_of(instance).task(task);
+        let task_id = compiled.id.clone();
+        let timer = compiled.timer.clone();
+        ev.push(Event::WorkItemEnabled { work_item: id, net_instance: instance, task: task_id.clone() });
+        self.items.insert(
+            id,
+            WorkItem { id, net_instance: instance, task: task_id, status, role, data, task_ix: task.0 },
+        );
+        if status == WorkItemStatus::Started {
+            ev.push(Event::WorkItemStarted { work_item: id });
+        }
+        if let Some(timer) = timer {
+            let armed_now = match timer.trigger {
+                TimerTrigger::OnEnabled => true,
+                TimerTrigger::OnExecuting => status == WorkItemStatus::Started,
+            };
+            if armed_now {
+                ev.push(Event::TimerArmed { work_item: id, duration_ms: timer.duration_ms, expiry_ms: timer.expiry_ms });
+            }
+        }
+        id
+    }
+
+    fn start_item(&mut self, id: WorkItemId, ev: &mut Events) -> Result<(), CommandError> {
+        let item = &self.items[&id];
+        let (instance, task, role) = (item.net_instance, TaskIx(item.task_ix), item.role);
+        match role {
+            WorkItemRole::Offer => {
+                self.items.remove(&id);
+                if let Some(inst) = self.instances.get_mut(&instance) {
+                    inst.offers.remove(&task);
+                }
+                self.fire(instance, task, Some(id), ev)
+            }
+            WorkItemRole::Instance { .. } | WorkItemRole::Detached => {
+                if let Some(item) = self.items.get_mut(&id) {
+                    item.status = WorkItemStatus::Started;
+                }
+                ev.push(Event::WorkItemStarted { work_item: id });
+                self.arm_on_executing(id, task, instance, ev);
+                Ok(())
+            }
+        }
+    }
+
+    fn arm_on_executing(&self, id: WorkItemId, task: TaskIx, instance: NetInstanceId, ev: &mut Events) {
+        if let Some(timer) = &self.net_of(instance).task(task).timer {
+            if timer.trigger == TimerTrigger::OnExecuting {
+                ev.push(Event::TimerArmed { work_item: id, duration_ms: timer.duration_ms, expiry_ms: timer.expiry_ms });
+            }
+        }
+    }
+
+    fn complete_item(&mut self, id: WorkItemId, output: Value, ev: &mut Events) -> Result<(), CommandError> {
+        let Some(item) = self.items.remove(&id) else { return Ok(()) };
+        ev.push(Event::WorkItemCompleted { work_item: id });
+        let task = TaskIx(item.task_ix);
+        match item.role {
+            WorkItemRole::Instance { slot } => {
+                if let Some(activity) =
+                    self.instances.get_mut(&item.net_instance).and_then(|i| i.busy.get_mut(&task))
+                {
+                    activity.slots[slot as usize] = Slot::Completed(output);
+                }
+                self.check_exit(item.net_instance, task, ev)
+            }
+            WorkItemRole::Detached => self.apply_output(item.net_instance, task, &output, false),
+            WorkItemRole::Offer => unreachable!("offers are never started, so never completed"),
+        }
+    }
+
+    fn add_instance(
+        &mut self,
+        instance: NetInstanceId,
+        task: &str,
+        data: &Value,
+        ev: &mut Events,
+    ) -> Result<(), CommandError> {
+        let task_ix = self.busy_task(instance, task)?;
+        let compiled = self.net_of(instance).task(task_ix);
+        let Some(mi) = compiled.multiple_instance.as_ref().filter(|mi| mi.creation == knhk_model::CreationMode::Dynamic)
+        else {
+            return Err(CommandError::NotMultipleInstance { task: task.to_owned(), needed: "dynamic" });
+        };
+        let (max, item_field) = (mi.max.min(self.limits.mi_instances_max), mi.item.clone());
+        let activity = &self.instances[&instance].busy[&task_ix];
+        let live = activity.slots.iter().filter(|s| !matches!(s, Slot::Completed(_))).count() as u64;
+        let total = activity.slots.len() as u64;
+        if total + 1 > u64::from(max) || live + 1 > u64::from(max) {
+            return Err(CommandError::InstanceCount { task: task.to_owned(), count: total + 1, min: mi.min, max });
+        }
+        let item_data = with_field(&activity.input, &item_field, data.clone());
+        let slot = activity.slots.len() as u32;
+        let id = self.new_item(instance, task_ix, WorkItemRole::Instance { slot }, WorkItemStatus::Enabled, item_data, ev);
+        if let Some(activity) = self.instances.get_mut(&instance).and_then(|i| i.busy.get_mut(&task_ix)) {
+            activity.slots.push(Slot::Item(id));
+        }
+        Ok(())
+    }
+
+    fn signal(&mut self, name: &str, ev: &mut Events) {
+        let mut taken_by = Vec::new();
+        let ids: Vec<_> = self.instances.keys().copied().collect();
+        for id in ids {
+            let net = self.net_of(id);
+            let waiting: Vec<(TaskIx, bool, PlaceIx)> = net
+                .tasks
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| {
+                    let (signal, persistent, place) = t.trigger.as_ref()?;
+                    (signal == name).then_some((TaskIx(i as u32), *persistent, *place))
+                })
+                .collect();
+            for (task, persistent, place) in waiting {
+                let ready = !self.instances[&id].busy.contains_key(&task)
+                    && self.control_flow_ready(id, task);
+                if persistent || ready {
+                    if let Some(inst) = self.instances.get_mut(&id) {
+                        inst.marking.add(place, 1);
+                    }
+                    taken_by.push(self.net_of(id).task(task).id.clone());
+                }
+            }
+        }
+        ev.push(Event::SignalReceived { name: name.to_owned(), taken_by });
+    }
+
+    // ---- firing and exiting --------------------------------------------------------
+
+    /// Fires `task`: consumes its tokens, computes its input, creates its instances.
+    /// `starter` is the offer whose start fired it, which becomes its first instance.
+    fn fire(
+        &mut self,
+        instance: NetInstanceId,
+        task_ix: TaskIx,
+        starter: Option<WorkItemId>,
+        ev: &mut Events,
+    ) -> Result<(), CommandError> {
+        let spec = std::sync::Arc::clone(&self.spec);
+        let net = spec.net(self.instances[&instance].net);
+        let task = net.task(task_ix);
+        self.consume(instance, task, task_ix);
+        let inst = &self.instances[&instance];
+        let input = map_input(net, task, &inst.data)?;
+        let elements = self.instance_inputs(net, task, input.clone(), &inst.data)?;
+        let depth = inst.depth;
+        ev.push(Event::TaskFired {
+            net_instance: instance,
+            task: task.id.clone(),
+            instances: elements.len() as u32,
+        });
+        let mut slots = Vec::with_capacity(elements.len());
+        match task.body {
+            Body::Empty => slots.push(Slot::Completed(Value::Null)),
+            Body::Atomic => {
+                for (k, data) in elements.into_iter().enumerate() {
+                    let role = WorkItemRole::Instance { slot: k as u32 };
+                    let id = match (k, starter) {
+                        (0, Some(id)) => {
+                            self.items.insert(
+                                id,
+                                WorkItem {
+                                    id,
+                                    net_instance: instance,
+                                    task: task.id.clone(),
+                                    status: WorkItemStatus::Started,
+                                    role,
+                                    data,
+                                    task_ix: task_ix.0,
+                                },
+                            );
+                            ev.push(Event::WorkItemStarted { work_item: id });
+                            self.arm_on_executing(id, task_ix, instance, ev);
+                            id
+                        }
+                        _ => self.new_item(instance, task_ix, role, WorkItemStatus::Enabled, data, ev),
+                    };
+                    slots.push(Slot::Item(id));
+                }
+            }
+            Body::Composite(sub) => {
+                if depth + 1 > self.limits.subnet_depth_max {
+                    return Err(CommandError::SubnetDepth {
+                        task: task.id.clone(),
+                        depth_max: self.limits.subnet_depth_max,
+                    });
+                }
+                for (k, data) in elements.into_iter().enumerate() {
+                    let fields = match data {
+                        Value::Object(fields) => fields,
+                        _ => Map::new(),
+                    };
+                    let parent = ParentSlot { instance, task: task_ix, slot: k as u32 };
+                    slots.push(Slot::Subnet(self.start_net(sub, fields, Some(parent), depth + 1, ev)));
+                }
+            }
+        }
+        if let Some(inst) = self.instances.get_mut(&instance) {
+            inst.busy.insert(task_ix, Activity { slots, input });
+        }
+        self.check_exit(instance, task_ix, ev)
+    }
+
+    /// Takes the tokens `task` consumes when it fires.
+    fn consume(&mut self, instance: NetInstanceId, task: &CompiledTask, task_ix: TaskIx) {
+        let Some(inst) = self.instances.get_mut(&instance) else { return };
+        let marking = &mut inst.marking;
+        if let Some((_, _, place)) = task.trigger {
+            marking.take(place, 1);
+        }
+        if let Some((_, mode)) = task.partial_join {
+            let state = inst.partial.entry(task_ix).or_insert_with(|| PartialJoinState {
+                arrived: Bitset::new(marking.counts().len()),
+                fired: false,
+            });
+            for place in &task.preset_places {
+                let p = place.0 as usize;
+                if !state.arrived.contains(p) && marking.take(*place, 1) == 1 {
+                    state.arrived.insert(p);
+                }
+            }
+            state.fired = mode == PartialJoinMode::Blocking;
+            if mode == PartialJoinMode::Cancelling || task.preset.is_subset(&state.arrived) {
+                inst.partial.remove(&task_ix);
+            }
+            return;
+        }
+        let n = task.thread_merge;
+        match task.join {
+            JoinCode::And => {
+                for place in &task.preset_places {
+                    marking.take(*place, n);
+                }
+            }
+            JoinCode::Or => {
+                for place in &task.preset_places {
+                    marking.take(*place, n);
+                }
+            }
+            JoinCode::Xor => {
+                // YAWL takes the token from a randomly chosen marked preset place.
+                let marked: Vec<_> =
+                    task.preset_places.iter().filter(|p| marking.count(**p) >= n).collect();
+                if !marked.is_empty() {
+                    let choice = marked[self.rng.below(marked.len())];
+                    marking.take(*choice, n);
+                }
+            }
+        }
+    }
+
+    /// One input per instance to create: the split elements of an MI task, or the
+    /// task's input alone.
+    fn instance_inputs(
+        &self,
+        net: &CompiledNet,
+        task: &CompiledTask,
+        input: Value,
+        data: &Map<String, Value>,
+    ) -> Result<Vec<Value>, CommandError> {
+        let Some(mi) = &task.multiple_instance else { return Ok(vec![input]) };
+        let max = mi.max.min(self.limits.mi_instances_max);
+        let inputs = match &mi.split {
+            None => vec![input; mi.min as usize],
+            Some(split) => {
+                let object = Value::Object(data.clone());
+                let value = split
+                    .evaluate(&Scope::data(&object))
+                    .map_err(|e| CommandError::expression(&net.id, &task.id, "multiple-instance split", e))?;
+                let Value::Array(elements) = value else {
+                    return Err(CommandError::Expression {
+                        net: net.id.clone(),
+                        task: task.id.clone(),
+                        what: "multiple-instance split".to_owned(),
+                        message: format!("`{}` gave {value}, not an array", split.source()),
+                    });
+                };
+                elements.into_iter().map(|e| with_field(&input, &mi.item, e)).collect()
+            }
+        };
+        let count = inputs.len() as u64;
+        if count < u64::from(mi.min) || count > u64::from(max) {
+            return Err(CommandError::InstanceCount { task: task.id.clone(), count, min: mi.min, max });
+        }
+        Ok(inputs)
+    }
+
+    /// Exits `task` if its instances say so: all done, the threshold reached, or the
+    /// completion condition holding.
+    fn check_exit(&mut self, instance: NetInstanceId, task_ix: TaskIx, ev: &mut Events) -> Result<(), CommandError> {
+        let Some(activity) = self.instances.get(&instance).and_then(|i| i.busy.get(&task_ix)) else {
+            return Ok(());
+        };
+        let net = self.net_of(instance);
+        let task = net.task(task_ix);
+        let completed = activity.slots.iter().filter(|s| matches!(s, Slot::Completed(_))).count();
+        let active = activity.slots.len() - completed;
+        let exit = match &task.multiple_instance {
+            None => active == 0,
+            Some(mi) => {
+                let by_count = match mi.threshold {
+                    Some(threshold) => completed >= threshold as usize,
+                    None => active == 0,
+                };
+                by_count || match &mi.completion {
+                    Some(condition) if completed > 0 => {
+                        let outputs = Value::Array(completed_outputs(activity));
+                        let (c, a) = (Value::from(completed), Value::from(active));
+                        let data = Value::Object(self.instances[&instance].data.clone());
+                        let bindings = [("completed", &c), ("active", &a), ("outputs", &outputs)];
+                        let scope = Scope { data: &data, bindings: &bindings };
+                        match condition.evaluate(&scope) {
+                            Ok(Value::Bool(b)) => b,
+                            Ok(other) => {
+                                return Err(CommandError::Expression {
+                                    net: net.id.clone(),
+                                    task: task.id.clone(),
+                                    what: "multiple-instance completion".to_owned(),
+                                    message: format!("`{}` gave {other}, not a boolean", condition.source()),
+                                });
+                            }
+                            Err(e) => {
+                                return Err(CommandError::expression(
+                                    &net.id,
+                                    &task.id,
+                                    "multiple-instance completion",
+                                    e,
+                                ));
+                            }
+                        }
+                    }
+                    _ => false,
+                }
+            }
+        };
+        if exit { self.exit_task(instance, task_ix, ev) } else { Ok(()) }
+    }
+
+    /// Completes `task`: output data, unfinished instances, cancellation set, split.
+    fn exit_task(&mut self, instance: NetInstanceId, task_ix: TaskIx, ev: &mut Events) -> Result<(), CommandError> {
+        let spec = std::sync::Arc::clone(&self.spec);
+        let Some(inst) = self.instances.get_mut(&instance) else { return Ok(()) };
+        let net = spec.net(inst.net);
+        let task = net.task(task_ix);
+        let Some(activity) = inst.busy.remove(&task_ix) else { return Ok(()) };
+        let outputs = completed_outputs(&activity);
+        let continue_rest = task.multiple_instance.as_ref().is_some_and(|mi| mi.remainder == Remainder::Continue);
+        for slot in &activity.slots {
+            match slot {
+                Slot::Item(item) if continue_rest => {
+                    if let Some(item) = self.items.get_mut(item) {
+                        item.role = WorkItemRole::Detached;
+                    }
+                }
+                Slot::Item(item) => self.withdraw_item(*item, WorkItemStatus::Withdrawn, ev),
+                Slot::Subnet(sub) => {
+                    self.drop_net(*sub, WorkItemStatus::Withdrawn, ev);
+                }
+                Slot::Completed(_) => {}
+            }
+        }
+        match &task.multiple_instance {
+            Some(_) => self.apply_output(instance, task_ix, &Value::Array(outputs), true)?,
+            None if task.body != Body::Empty => {
+                let output = outputs.into_iter().next().unwrap_or(Value::Null);
+                self.apply_output(instance, task_ix, &output, false)?;
+            }
+            None => {}
+        }
+        self.apply_cancellation(instance, task_ix, ev);
+        let chosen = self.choose_branches(instance, task)?;
+        if let Some(inst) = self.instances.get_mut(&instance) {
+            for place in chosen {
+                inst.marking.add(place, task.thread_split);
+            }
+        }
+        ev.push(Event::TaskCompleted { net_instance: instance, task: task.id.clone() });
+        Ok(())
+    }
+
+    /// Writes a task's output into its net's data: through its output mappings (with
+    /// `output` bound), else by merging the output object's fields. For a
+    /// multiple-instance exit `output` is the array of instance outputs, which also goes
+    /// to the aggregate variable.
+    fn apply_output(
+        &mut self,
+        instance: NetInstanceId,
+        task_ix: TaskIx,
+        output: &Value,
+        many: bool,
+    ) -> Result<(), CommandError> {
+        let spec = std::sync::Arc::clone(&self.spec);
+        let Some(inst) = self.instances.get_mut(&instance) else { return Ok(()) };
+        let net = spec.net(inst.net);
+        let task = net.task(task_ix);
+        if many {
+            if let Some(variable) = task.multiple_instance.as_ref().and_then(|mi| mi.aggregate.as_ref()) {
+                inst.data.insert(variable.clone(), output.clone());
+            }
+        }
+        if task.output_mappings.is_empty() {
+            let objects: Vec<&Value> = match output {
+                Value::Array(items) if many => items.iter().collect(),
+                single => vec![single],
+            };
+            let aggregated = many && task.multiple_instance.as_ref().is_some_and(|mi| mi.aggregate.is_some());
+            if !aggregated {
+                for object in objects {
+                    if let Value::Object(fields) = object {
+                        inst.data.extend(fields.clone());
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let data = Value::Object(inst.data.clone());
+        let bindings = [("output", output)];
+        let scope = Scope { data: &data, bindings: &bindings };
+        for (variable, expression) in &task.output_mappings {
+            let value = expression.evaluate(&scope).map_err(|e| {
+                CommandError::expression(&net.id, &task.id, &format!("output mapping `{variable}`"), e)
+            })?;
+            inst.data.insert(variable.clone(), value);
+        }
+        Ok(())
+    }
+
+    fn apply_cancellation(&mut self, instance: NetInstanceId, task_ix: TaskIx, ev: &mut Events) {
+        let spec = std::sync::Arc::clone(&self.spec);
+        let Some(inst) = self.instances.get_mut(&instance) else { return };
+        let net = spec.net(inst.net);
+        let task = net.task(task_ix);
+        for place in task.cancel_places.iter() {
+            let tokens = inst.marking.clear(PlaceIx(place as u32));
+            if tokens > 0 {
+                ev.push(Event::TokensRemoved { net_instance: instance, place: net.places[place].id.clone(), tokens });
+            }
+        }
+        for member in &task.cancel_tasks {
+            if let Some(inst) = self.instances.get_mut(&instance) {
+                inst.partial.remove(member);
+            }
+            if *member != task_ix {
+                self.cancel_activity(instance, *member, ev);
+            }
+        }
+    }
+
+    /// The places a completing task puts tokens in, by its split.
+    fn choose_branches(&self, instance: NetInstanceId, task: &CompiledTask) -> Result<Vec<PlaceIx>, CommandError> {
+        if task.split == SplitCode::And {
+            return Ok(task.branches.iter().map(|b| b.place).collect());
+        }
+        let net = self.net_of(instance);
+        let data = Value::Object(self.instances[&instance].data.clone());
+        let holds = |branch: &crate::compile::Branch| -> Result<bool, CommandError> {
+            let Some(predicate) = &branch.predicate else { return Ok(true) };
+            let error = |message: String| CommandError::Predicate {
+                net: net.id.clone(),
+                from: task.id.clone(),
+                to: branch.target.clone(),
+                expression: predicate.source().to_owned(),
+                message,
+            };
+            match predicate.evaluate(&Scope::data(&data)) {
+                Ok(Value::Bool(b)) => Ok(b),
+                Ok(other) => Err(error(format!("gave {other}, not a boolean"))),
+                Err(e) => Err(error(e.to_string())),
+            }
+        };
+        let mut chosen = Vec::new();
+        match task.split {
+            SplitCode::Xor => {
+                // Ordered by `ordering`, default last; the default is taken without
+                // evaluating its predicate.
+                for branch in &task.branches {
+                    if branch.default || holds(branch)? {
+                        chosen.push(branch.place);
+                        break;
+                    }
+                }
+            }
+            SplitCode::Or => {
+                let mut default = None;
+                for branch in &task.branches {
+                    if branch.default {
+                        default = Some(branch);
+                        // YAWL evaluates the default's own predicate too: a default of
+                        // `true()` always fires.
+                        if branch.predicate.is_some() && holds(branch)? {
+                            chosen.push(branch.place);
+                        }
+                    } else if holds(branch)? {
+                        chosen.push(branch.place);
+                    }
+                }
+                if chosen.is_empty() {
+                    chosen.extend(default.map(|b| b.place));
+                }
+            }
+            SplitCode::And => {}
+        }
+        Ok(chosen)
+    }
+
+    // ---- settling ------------------------------------------------------------------
+
+    /// Runs everything that needs no command (empty and composite tasks, partial-join
+    /// absorption, net completion) until nothing changes, then makes and withdraws
+    /// offers and detects a deadlock.
+    pub(super) fn settle(&mut self, ev: &mut Events) -> Result<(), CommandError> {
+        let mut steps = 0u32;
+        while self.state == CaseState::Running {
+            if !self.step(ev)? {
+                break;
+            }
+            steps += 1;
+            if steps > self.limits.steps_max {
+                let reason = FailReason::StepBudgetExhausted { steps: self.limits.steps_max };
+                self.end_case(CaseState::Failed { reason }, WorkItemStatus::Withdrawn, ev);
+                return Ok(());
+            }
+        }
+        if self.state == CaseState::Running {
+            self.detect_deadlock(ev);
+        }
+        Ok(())
+    }
+
+    /// Makes one change that needs no command, if there is one. Returns whether it did.
+    fn step(&mut self, ev: &mut Events) -> Result<bool, CommandError> {
+        let spec = std::sync::Arc::clone(&self.spec);
+        let ids: Vec<_> = self.instances.keys().copied().collect();
+        for id in ids {
+            let Some(inst) = self.instances.get(&id) else { continue };
+            let net = spec.net(inst.net);
+            if net.termination == Termination::Explicit && inst.marking.count(net.output) > 0 {
+                self.complete_net(id, ev)?;
+                return Ok(true);
+            }
+            if self.absorb_partial_arrivals(id) {
+                return Ok(true);
+            }
+            let enabled = self.enabled_tasks(id, ev);
+            self.withdraw_stale_offers(id, &enabled, ev);
+            if let Some(task) = self.pick_automatic(id, &enabled) {
+                self.fire(id, task, None, ev)?;
+                return Ok(true);
+            }
+            self.make_offers(id, &enabled, ev)?;
+            let inst = &self.instances[&id];
+            let idle = inst.busy.is_empty() && inst.offers.is_empty() && !self.awaits_signal(id);
+            let finished = match net.termination {
+                Termination::Explicit => inst.marking.total() == 0,
+                Termination::Implicit => true,
+            };
+            if idle && finished && (id != super::ROOT_INSTANCE || self.items.is_empty()) {
+                self.complete_net(id, ev)?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The tasks of net instance `id` that may fire now (not busy; join, partial join,
+    /// thread merge, trigger and OR-join satisfied).
+    fn enabled_tasks(&self, id: NetInstanceId, ev: &mut Events) -> Vec<TaskIx> {
+        let inst = &self.instances[&id];
+        let net = self.spec.net(inst.net);
+        let mut enabled = Vec::new();
+        for (i, task) in net.tasks.iter().enumerate() {
+            let ix = TaskIx(i as u32);
+            if inst.busy.contains_key(&ix) {
+                continue;
+            }
+            if task.plain {
+                if inst.marking.enables(task) {
+                    enabled.push(ix);
+                }
+                continue;
+            }
+            if let Some((_, _, place)) = task.trigger {
+                if inst.marking.count(place) == 0 {
+                    continue;
+                }
+            }
+            if self.control_flow_enabled(id, ix, ev) {
+                enabled.push(ix);
+            }
+        }
+        enabled
+    }
+
+    /// Whether the task's join (without its trigger) is satisfied, for deciding whether
+    /// a transient signal finds it waiting.
+    fn control_flow_ready(&self, id: NetInstanceId, task: TaskIx) -> bool {
+        self.control_flow_enabled(id, task, &mut Vec::new())
+    }
+
+    fn control_flow_enabled(&self, id: NetInstanceId, ix: TaskIx, ev: &mut Events) -> bool {
+        let inst = &self.instances[&id];
+        let net = self.spec.net(inst.net);
+        let task = net.task(ix);
+        if let Some((required, _)) = task.partial_join {
+            let state = inst.partial.get(&ix);
+            if state.is_some_and(|s| s.fired) {
+                return false;
+            }
+            let arrived = task
+                .preset_places
+                .iter()
+                .filter(|p| {
+                    inst.marking.count(**p) > 0 || state.is_some_and(|s| s.arrived.contains(p.0 as usize))
+                })
+                .count();
+            return arrived >= required as usize;
+        }
+        if !inst.marking.enables(task) {
+            return false;
+        }
+        if task.join != JoinCode::Or || task.preset.is_subset(inst.marking.occupied()) {
+            return true;
+        }
+        let mut busy = Bitset::new(net.tasks.len());
+        for t in inst.busy.keys() {
+            busy.insert(t.0 as usize);
+        }
+        let verdict = self.spec.or_join_cache.verdict(
+            inst.net,
+            net,
+            ix,
+            &inst.marking,
+            &busy,
+            self.limits.or_join_work_max,
+        );
+        match verdict {
+            OrJoinVerdict::Enabled => true,
+            OrJoinVerdict::NotEnabled => false,
+            OrJoinVerdict::Unknown => {
+                ev.push(Event::OrJoinUndecided { net_instance: id, task: task.id.clone() });
+                self.limits.or_join_fallback == OrJoinFallback::Fire
+            }
+        }
+    }
+
+    /// A blocking partial join that has fired absorbs one token from each branch that
+    /// has not arrived yet, and resets once every branch has.
+    fn absorb_partial_arrivals(&mut self, id: NetInstanceId) -> bool {
+        let spec = std::sync::Arc::clone(&self.spec);
+        let Some(inst) = self.instances.get_mut(&id) else { return false };
+        let net = spec.net(inst.net);
+        let mut changed = false;
+        for (ix, state) in inst.partial.iter_mut() {
+            if !state.fired {
+                continue;
+            }
+            let task = net.task(*ix);
+            for place in &task.preset_places {
+                let p = place.0 as usize;
+                if !state.arrived.contains(p) && inst.marking.take(*place, 1) == 1 {
+                    state.arrived.insert(p);
+                    changed = true;
+                }
+            }
+        }
+        inst.partial.retain(|ix, state| !net.task(*ix).preset.is_subset(&state.arrived));
+        changed
+    }
+
+    fn withdraw_stale_offers(&mut self, id: NetInstanceId, enabled: &[TaskIx], ev: &mut Events) {
+        let stale: Vec<WorkItemId> = self.instances[&id]
+            .offers
+            .iter()
+            .filter(|(task, _)| !enabled.contains(task))
+            .map(|(_, item)| *item)
+            .collect();
+        for item in stale {
+            self.withdraw_item(item, WorkItemStatus::Withdrawn, ev);
+        }
+    }
+
+    /// YAWL's deferred-choice rule for tasks that run without a work item: among the
+    /// enabled tasks sharing a marked place with the first enabled empty or composite
+    /// task, a composite one is chosen at random if there is one, else an empty one.
+    fn pick_automatic(&mut self, id: NetInstanceId, enabled: &[TaskIx]) -> Option<TaskIx> {
+        let inst = &self.instances[&id];
+        let net = self.spec.net(inst.net);
+        let automatic = |t: &TaskIx| net.task(*t).body != Body::Atomic;
+        let first = *enabled.iter().find(|t| automatic(t))?;
+        let mut shared = net.task(first).preset.clone();
+        shared = intersect(&shared, inst.marking.occupied());
+        let group: Vec<TaskIx> = enabled
+            .iter()
+            .copied()
+            .filter(|t| *t == first || (automatic(t) && net.task(*t).preset.intersects(&shared)))
+            .collect();
+        let composites: Vec<TaskIx> =
+            group.iter().copied().filter(|t| matches!(net.task(*t).body, Body::Composite(_))).collect();
+        let pool = if composites.is_empty() { group } else { composites };
+        Some(pool[self.rng.below(pool.len())])
+    }
+
+    fn make_offers(&mut self, id: NetInstanceId, enabled: &[TaskIx], ev: &mut Events) -> Result<(), CommandError> {
+        for task in enabled {
+            let inst = &self.instances[&id];
+            if inst.offers.contains_key(task) {
+                continue;
+            }
+            let net = self.spec.net(inst.net);
+            let data = map_input(net, net.task(*task), &inst.data)?;
+            let item = self.new_item(id, *task, WorkItemRole::Offer, WorkItemStatus::Enabled, data, ev);
+            if let Some(inst) = self.instances.get_mut(&id) {
+                inst.offers.insert(*task, item);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether some task of instance `id` has its join satisfied and waits only for its
+    /// trigger's signal.
+    fn awaits_signal(&self, id: NetInstanceId) -> bool {
+        let net = self.net_of(id);
+        net.tasks.iter().enumerate().any(|(i, t)| {
+            t.trigger.is_some()
+                && !self.instances[&id].busy.contains_key(&TaskIx(i as u32))
+                && self.control_flow_ready(id, TaskIx(i as u32))
+        })
+    }
+
+    /// A running case with no live work item, nothing waiting for a signal and an
+    /// unfinished root net can never move again: it is deadlocked.
+    fn detect_deadlock(&mut self, ev: &mut Events) {
+        if !self.items.is_empty() || self.instances.keys().any(|id| self.awaits_signal(*id)) {
+            return;
+        }
+        let mut stuck = Vec::new();
+        for (id, inst) in &self.instances {
+            let net = self.spec.net(inst.net);
+            for p in inst.marking.occupied().iter() {
+                stuck.push(StuckPlace {
+                    net_instance: *id,
+                    net: net.id.clone(),
+                    place: net.places[p].id.clone(),
+                    tokens: inst.marking.counts()[p],
+                });
+            }
+        }
+        self.set_state(CaseState::Deadlocked { stuck }, ev);
+    }
+}
+
+fn intersect(a: &Bitset, b: &Bitset) -> Bitset {
+    let mut out = a.clone();
+    for i in a.iter() {
+        if !b.contains(i) {
+            out.remove(i);
+        }
+    }
+    out
+}
+
+/// The task's input: its input mappings evaluated over the net data, or all net data.
+fn map_input(net: &CompiledNet, task: &CompiledTask, data: &Map<String, Value>) -> Result<Value, CommandError> {
+    if task.input_mappings.is_empty() {
+        return Ok(Value::Object(data.clone()));
+    }
+    let object = Value::Object(data.clone());
+    let scope = Scope::data(&object);
+    let mut input = Map::new();
+    for (field, expression) in &task.input_mappings {
+        let value = expression
+            .evaluate(&scope)
+            .map_err(|e| CommandError::expression(&net.id, &task.id, &format!("input mapping `{field}`"), e))?;
+        input.insert(field.clone(), value);
+    }
+    Ok(Value::Object(input))
+}
+
+fn completed_outputs(activity: &Activity) -> Vec<Value> {
+    activity
+        .slots
+        .iter()
+        .filter_map(|s| match s {
+            Slot::Completed(v) => Some(v.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `base` (an object, else empty) with `field` set to `value`.
+fn with_field(base: &Value, field: &str, value: Value) -> Value {
+    let mut fields = match base {
+        Value::Object(fields) => fields.clone(),
+        _ => Map::new(),
+    };
+    fields.insert(field.to_owned(), value);
+    Value::Object(fields)
+}

@@ -1,0 +1,487 @@
+//! Compiling a validated specification into dense indices, bitsets and compiled
+//! expressions: the form the kernel executes.
+//!
+//! Compilation resolves every name once (element ids to indices, implicit conditions
+//! `c{source_target}` created for task-to-task arcs, expressions compiled through the
+//! [`Evaluator`]) so that execution never looks anything up by string.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use knhk_model::{
+    CreationMode, Evaluator, ExprError, Expression, JoinCode, Parameter, PartialJoinMode,
+    Remainder, SplitCode, TaskKind, Termination, Timer, ValidSpec, implicit_condition_id,
+};
+use serde_json::{Map, Value};
+
+use crate::bitset::Bitset;
+use crate::orjoin::OrJoinCache;
+
+/// A compiled expression.
+pub type Expr = Arc<dyn Expression>;
+
+/// Index of a net in a [`CompiledSpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct NetIx(pub u32);
+
+/// Index of a place (condition) in a [`CompiledNet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct PlaceIx(pub u32);
+
+/// Index of a task in a [`CompiledNet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct TaskIx(pub u32);
+
+/// A specification ready to run.
+#[derive(Debug)]
+pub struct CompiledSpec {
+    /// The specification's id.
+    pub id: String,
+    /// The nets; [`CompiledSpec::root`] says which one a case starts in.
+    pub nets: Vec<CompiledNet>,
+    /// The root net.
+    pub root: NetIx,
+    /// Whether running the spec evaluates any expression, and so may fail half-way
+    /// through a command (the case then snapshots itself first, to roll back).
+    pub fallible: bool,
+    pub(crate) or_join_cache: OrJoinCache,
+}
+
+/// A compiled net.
+#[derive(Debug)]
+pub struct CompiledNet {
+    /// The net's id.
+    pub id: String,
+    /// Every place: explicit conditions, then implicit ones, then one trigger place per
+    /// triggered task.
+    pub places: Vec<Place>,
+    /// The input condition.
+    pub input: PlaceIx,
+    /// The output condition.
+    pub output: PlaceIx,
+    /// The tasks, in specification order.
+    pub tasks: Vec<CompiledTask>,
+    /// The data a new instance of the net starts with (variables' initial values).
+    pub initial_data: Map<String, Value>,
+    /// Declared variable types, checked against launch data.
+    pub variables: Vec<(String, knhk_model::DataType)>,
+    /// When an instance of the net ends.
+    pub termination: Termination,
+    /// For each place, the tasks that consume from it.
+    pub consumers: Vec<Vec<TaskIx>>,
+    /// For each place, the tasks that produce into it.
+    pub producers: Vec<Vec<TaskIx>>,
+    place_ids: BTreeMap<String, PlaceIx>,
+    task_ids: BTreeMap<String, TaskIx>,
+}
+
+/// A place of a compiled net.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The condition's id (`c{a_b}` for an implicit one, `trigger:{task}` for a task's
+    /// trigger place).
+    pub id: String,
+    /// What kind of place it is.
+    pub kind: PlaceKind,
+}
+
+/// Where a place came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceKind {
+    /// Written in the specification.
+    Explicit,
+    /// Made for an arc between two tasks.
+    Implicit,
+    /// Holds the pending signals of a triggered task.
+    Trigger,
+}
+
+/// What a task runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// Nothing: the task completes as it fires.
+    Empty,
+    /// Work items.
+    Atomic,
+    /// A subnet.
+    Composite(NetIx),
+}
+
+/// One outgoing branch of a task.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    /// The place the branch puts its token in.
+    pub place: PlaceIx,
+    /// The flow's declared target (a condition, or the task behind an implicit one).
+    pub target: String,
+    /// When the branch is taken; `None` is always.
+    pub predicate: Option<Expr>,
+    /// Whether this is the default branch.
+    pub default: bool,
+}
+
+/// A compiled task.
+#[derive(Debug, Clone)]
+pub struct CompiledTask {
+    /// The task's id.
+    pub id: String,
+    /// The join code.
+    pub join: JoinCode,
+    /// The split code.
+    pub split: SplitCode,
+    /// What the task runs.
+    pub body: Body,
+    /// The atomic task's service name.
+    pub service: Option<String>,
+    /// Preset places as a set.
+    pub preset: Bitset,
+    /// Preset places in index order.
+    pub preset_places: Vec<PlaceIx>,
+    /// Outgoing branches: for XOR splits sorted by ordering with the default last.
+    pub branches: Vec<Branch>,
+    /// Places cleared when the task completes.
+    pub cancel_places: Bitset,
+    /// Tasks cancelled when the task completes.
+    pub cancel_tasks: Vec<TaskIx>,
+    /// Multiple-instance attributes.
+    pub multiple_instance: Option<CompiledMi>,
+    /// Input mappings: field and expression.
+    pub input_mappings: Vec<(String, Expr)>,
+    /// Output mappings: variable and expression.
+    pub output_mappings: Vec<(String, Expr)>,
+    /// Declared outputs, checked on completion.
+    pub outputs: Vec<Parameter>,
+    /// The timer.
+    pub timer: Option<Timer>,
+    /// Partial join: required branches and mode.
+    pub partial_join: Option<(u32, PartialJoinMode)>,
+    /// The trigger's signal, persistence and place.
+    pub trigger: Option<(String, bool, PlaceIx)>,
+    /// Tokens consumed from each preset place consumed from.
+    pub thread_merge: u32,
+    /// Tokens produced on each chosen branch.
+    pub thread_split: u32,
+    /// Whether the task fires by the plain rules alone (no partial join, trigger,
+    /// thread merge or OR-join): the hot path.
+    pub plain: bool,
+}
+
+/// Compiled multiple-instance attributes.
+#[derive(Debug, Clone)]
+pub struct CompiledMi {
+    /// Fewest instances.
+    pub min: u32,
+    /// Most instances.
+    pub max: u32,
+    /// Completed instances that let the task exit; `None` is all.
+    pub threshold: Option<u32>,
+    /// Whether instances may be added at run time.
+    pub creation: CreationMode,
+    /// Gives the array to split over.
+    pub split: Option<Expr>,
+    /// Field receiving each element.
+    pub item: String,
+    /// WCP 36 completion condition.
+    pub completion: Option<Expr>,
+    /// What happens to unfinished instances at exit.
+    pub remainder: Remainder,
+    /// Variable receiving the outputs array.
+    pub aggregate: Option<String>,
+}
+
+/// Why a specification could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompileError {
+    /// A flow predicate does not compile.
+    #[error("net `{net}`: predicate of flow {from} -> {to}: {source}")]
+    Predicate {
+        /// The net.
+        net: String,
+        /// The flow's source.
+        from: String,
+        /// The flow's target.
+        to: String,
+        /// The expression error.
+        source: ExprError,
+    },
+    /// Another expression of a task does not compile.
+    #[error("net `{net}`: task `{task}`: {what}: {source}")]
+    TaskExpression {
+        /// The net.
+        net: String,
+        /// The task.
+        task: String,
+        /// Which expression (`input mapping x`, `MI split`, ...).
+        what: String,
+        /// The expression error.
+        source: ExprError,
+    },
+}
+
+impl CompiledSpec {
+    /// Compiles `spec`, compiling every expression with `evaluator`.
+    pub fn compile(spec: &ValidSpec, evaluator: &dyn Evaluator) -> Result<Self, CompileError> {
+        let net_index: BTreeMap<&str, NetIx> =
+            spec.nets.iter().enumerate().map(|(i, n)| (n.id.as_str(), NetIx(i as u32))).collect();
+        let mut fallible = false;
+        let nets = spec
+            .nets
+            .iter()
+            .map(|net| compile_net(net, &net_index, evaluator, &mut fallible))
+            .collect::<Result<Vec<_>, _>>()?;
+        let root = net_index
+            .get(spec.root_net.as_str())
+            .copied()
+            .unwrap_or_else(|| unreachable!("validated spec has its root net"));
+        Ok(CompiledSpec { id: spec.id.clone(), nets, root, fallible, or_join_cache: OrJoinCache::default() })
+    }
+
+    /// The net at `ix`.
+    pub fn net(&self, ix: NetIx) -> &CompiledNet {
+        &self.nets[ix.0 as usize]
+    }
+}
+
+impl CompiledNet {
+    /// The place with this id.
+    pub fn place_ix(&self, id: &str) -> Option<PlaceIx> {
+        self.place_ids.get(id).copied()
+    }
+
+    /// The task with this id.
+    pub fn task_ix(&self, id: &str) -> Option<TaskIx> {
+        self.task_ids.get(id).copied()
+    }
+
+    /// The task at `ix`.
+    pub fn task(&self, ix: TaskIx) -> &CompiledTask {
+        &self.tasks[ix.0 as usize]
+    }
+
+    /// The place at `ix`.
+    pub fn place(&self, ix: PlaceIx) -> &Place {
+        &self.places[ix.0 as usize]
+    }
+}
+
+fn compile_net(
+    net: &knhk_model::Net,
+    net_index: &BTreeMap<&str, NetIx>,
+    evaluator: &dyn Evaluator,
+    fallible: &mut bool,
+) -> Result<CompiledNet, CompileError> {
+    let task_ids: BTreeMap<String, TaskIx> =
+        net.tasks.iter().enumerate().map(|(i, t)| (t.id.clone(), TaskIx(i as u32))).collect();
+    let mut places = Places::default();
+    for condition in net.all_conditions() {
+        places.add(condition.id.clone(), PlaceKind::Explicit);
+    }
+    // Each arc becomes (from place or task) -> (to place or task); task-to-task arcs go
+    // through a new implicit place.
+    let mut presets: Vec<Vec<PlaceIx>> = vec![Vec::new(); net.tasks.len()];
+    let mut arcs_out: Vec<Vec<(&knhk_model::Flow, PlaceIx)>> = vec![Vec::new(); net.tasks.len()];
+    for flow in &net.flows {
+        let from_task = task_ids.get(&flow.from).copied();
+        let to_task = task_ids.get(&flow.to).copied();
+        match (from_task, to_task) {
+            (Some(from), Some(to)) => {
+                let place =
+                    places.add(implicit_condition_id(&flow.from, &flow.to), PlaceKind::Implicit);
+                arcs_out[from.0 as usize].push((flow, place));
+                presets[to.0 as usize].push(place);
+            }
+            (Some(from), None) => {
+                let place = places.ids[&flow.to];
+                arcs_out[from.0 as usize].push((flow, place));
+            }
+            (None, Some(to)) => presets[to.0 as usize].push(places.ids[&flow.from]),
+            (None, None) => unreachable!("validation rejects condition-to-condition arcs"),
+        }
+    }
+    let mut triggers = Vec::new();
+    for (i, task) in net.tasks.iter().enumerate() {
+        if task.trigger.is_some() {
+            let place = places.add(format!("trigger:{}", task.id), PlaceKind::Trigger);
+            triggers.push((i, place));
+        }
+    }
+    let Places { list: places, ids: place_ids } = places;
+    let place_count = places.len();
+    let mut consumers = vec![Vec::new(); place_count];
+    let mut producers = vec![Vec::new(); place_count];
+    let mut tasks = Vec::with_capacity(net.tasks.len());
+    for (i, task) in net.tasks.iter().enumerate() {
+        let ix = TaskIx(i as u32);
+        let trigger_place = triggers.iter().find(|(t, _)| *t == i).map(|(_, p)| *p);
+        let mut preset_places = presets[i].clone();
+        preset_places.sort();
+        let mut preset = Bitset::new(place_count);
+        for p in &preset_places {
+            preset.insert(p.0 as usize);
+            consumers[p.0 as usize].push(ix);
+        }
+        let task_err = |what: String| {
+            move |source| CompileError::TaskExpression {
+                net: net.id.clone(),
+                task: task.id.clone(),
+                what,
+                source,
+            }
+        };
+        let mut branches = Vec::new();
+        let mut ordered = arcs_out[i].clone();
+        if task.split == SplitCode::Xor {
+            ordered.sort_by_key(|(flow, _)| (flow.default, flow.ordering.unwrap_or(u32::MAX)));
+        }
+        let single = ordered.len() == 1;
+        for (flow, place) in ordered {
+            producers[place.0 as usize].push(ix);
+            let predicate = match (&flow.predicate, task.split) {
+                (Some(source), SplitCode::Xor | SplitCode::Or) => {
+                    *fallible = true;
+                    Some(evaluator.compile(source).map_err(|source| CompileError::Predicate {
+                        net: net.id.clone(),
+                        from: flow.from.clone(),
+                        to: flow.to.clone(),
+                        source,
+                    })?)
+                }
+                _ => None,
+            };
+            branches.push(Branch {
+                place,
+                target: flow.to.clone(),
+                predicate,
+                default: flow.default || single,
+            });
+        }
+        let mut cancel_places = Bitset::new(place_count);
+        let mut cancel_tasks = Vec::new();
+        for member in &task.cancellation_set {
+            if let Some(t) = task_ids.get(member) {
+                cancel_tasks.push(*t);
+            } else if let Some(p) = place_ids.get(member) {
+                cancel_places.insert(p.0 as usize);
+            }
+        }
+        let mut compile_all = |mappings: &[knhk_model::Mapping], kind: &str| {
+            mappings
+                .iter()
+                .map(|m| {
+                    *fallible = true;
+                    evaluator
+                        .compile(&m.expression)
+                        .map(|e| (m.to.clone(), e))
+                        .map_err(task_err(format!("{kind} mapping `{}`", m.to)))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let input_mappings = compile_all(&task.input_mappings, "input")?;
+        let output_mappings = compile_all(&task.output_mappings, "output")?;
+        let multiple_instance = match &task.multiple_instance {
+            None => None,
+            Some(mi) => {
+                let mut compile_opt = |source: &Option<String>, what: &str| {
+                    source
+                        .as_ref()
+                        .map(|s| {
+                            *fallible = true;
+                            evaluator.compile(s).map_err(task_err(what.to_owned()))
+                        })
+                        .transpose()
+                };
+                Some(CompiledMi {
+                    min: mi.min,
+                    max: mi.max.unwrap_or(u32::MAX),
+                    threshold: mi.threshold,
+                    creation: mi.creation,
+                    split: compile_opt(&mi.split, "multiple-instance split")?,
+                    item: mi.item.clone().unwrap_or_else(|| "item".to_owned()),
+                    completion: compile_opt(&mi.completion, "multiple-instance completion")?,
+                    remainder: mi.remainder,
+                    aggregate: mi.aggregate.clone(),
+                })
+            }
+        };
+        let body = match task.kind {
+            TaskKind::Empty => Body::Empty,
+            TaskKind::Atomic => Body::Atomic,
+            TaskKind::Composite => {
+                let target = task.net.as_deref().unwrap_or_default();
+                Body::Composite(net_index[target])
+            }
+        };
+        let trigger = task
+            .trigger
+            .as_ref()
+            .zip(trigger_place)
+            .map(|(t, place)| (t.signal.clone(), t.persistent, place));
+        let thread_merge = task.thread_merge.unwrap_or(1);
+        let plain = task.partial_join.is_none()
+            && trigger.is_none()
+            && thread_merge == 1
+            && task.join != JoinCode::Or;
+        tasks.push(CompiledTask {
+            id: task.id.clone(),
+            join: task.join,
+            split: task.split,
+            body,
+            service: task.service.clone(),
+            preset,
+            preset_places,
+            branches,
+            cancel_places,
+            cancel_tasks,
+            multiple_instance,
+            input_mappings,
+            output_mappings,
+            outputs: task.outputs.clone(),
+            timer: task.timer.clone(),
+            partial_join: task.partial_join.map(|p| (p.required, p.mode)),
+            trigger,
+            thread_merge,
+            thread_split: task.thread_split.unwrap_or(1),
+            plain,
+        });
+    }
+    let initial_data = net
+        .variables
+        .iter()
+        .map(|v| (v.name.clone(), v.initial.clone().unwrap_or(Value::Null)))
+        .collect();
+    let variables = net.variables.iter().map(|v| (v.name.clone(), v.data_type)).collect();
+    Ok(CompiledNet {
+        id: net.id.clone(),
+        input: place_ids[&net.input_condition.id],
+        output: place_ids[&net.output_condition.id],
+        places,
+        tasks,
+        initial_data,
+        variables,
+        termination: net.termination,
+        consumers,
+        producers,
+        place_ids,
+        task_ids: task_ids.into_iter().collect(),
+    })
+}
+
+/// Places in index order, with their ids.
+#[derive(Default)]
+struct Places {
+    list: Vec<Place>,
+    ids: BTreeMap<String, PlaceIx>,
+}
+
+impl Places {
+    fn add(&mut self, id: String, kind: PlaceKind) -> PlaceIx {
+        let ix = PlaceIx(self.list.len() as u32);
+        self.ids.insert(id.clone(), ix);
+        self.list.push(Place { id, kind });
+        ix
+    }
+}
