@@ -21,6 +21,17 @@ impl Bitset {
         self.words.len()
     }
 
+    /// The backing words, lowest indices first.
+    #[inline]
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
+    #[inline]
+    pub(crate) fn words_mut(&mut self) -> &mut [u64] {
+        &mut self.words
+    }
+
     /// Adds `index`.
     #[inline]
     pub fn insert(&mut self, index: usize) {

@@ -44,8 +44,9 @@ pub struct CompiledSpec {
     pub nets: Vec<CompiledNet>,
     /// The root net.
     pub root: NetIx,
-    /// Whether running the spec evaluates any expression, and so may fail half-way
-    /// through a command (the case then snapshots itself first, to roll back).
+    /// Whether running the spec evaluates any expression or checks a case limit when a
+    /// task fires (subnet depth, MI instance count), and so may fail half-way through a
+    /// command (the case then snapshots itself first, to roll back).
     pub fallible: bool,
     pub(crate) or_join_cache: OrJoinCache,
 }
@@ -70,6 +71,8 @@ pub struct CompiledNet {
     pub variables: Vec<(String, knhk_model::DataType)>,
     /// When an instance of the net ends.
     pub termination: Termination,
+    /// The hot-path view of each task, by task index.
+    pub hot: Vec<HotTask>,
     /// For each place, the tasks that consume from it.
     pub consumers: Vec<Vec<TaskIx>>,
     /// For each place, the tasks that produce into it.
@@ -167,6 +170,94 @@ pub struct CompiledTask {
     /// Whether the task fires by the plain rules alone (no partial join, trigger,
     /// thread merge or OR-join): the hot path.
     pub plain: bool,
+}
+
+/// How many places a task may consume from or produce into and still take the packed
+/// hot path; wider tasks take the general one.
+pub const HOT_ARITY: usize = 4;
+
+/// What a plain firing of a task reads, packed so that one step touches one cache line:
+/// the occupancy word holding the whole preset, the preset's mask within it, and the
+/// places consumed from and produced into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HotTask {
+    /// Whether the packed form applies (plain task, preset within one word, at most
+    /// [`HOT_ARITY`] places each way, a split that needs no predicate).
+    pub packed: bool,
+    /// Whether the join is AND (else XOR: any one marked preset place).
+    pub and_join: bool,
+    /// The occupancy word holding every preset place.
+    pub word: u32,
+    /// The preset's bits within that word.
+    pub mask: u64,
+    /// Preset place indices (AND join: each loses a token).
+    pub consume: [u32; HOT_ARITY],
+    /// How many of `consume` are used.
+    pub consume_len: u8,
+    /// Place indices that gain a token.
+    pub produce: [u32; HOT_ARITY],
+    /// How many of `produce` are used.
+    pub produce_len: u8,
+    /// The bits of the produced places that lie in the preset's word.
+    pub produce_mask: u64,
+    /// Whether some produced place lies in another word.
+    pub produce_elsewhere: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<HotTask>() <= 64, "a hot task fits a cache line");
+
+impl HotTask {
+    fn new(task: &CompiledTask) -> HotTask {
+        let mut hot = HotTask {
+            packed: false,
+            and_join: task.join == JoinCode::And,
+            word: 0,
+            mask: 0,
+            consume: [0; HOT_ARITY],
+            consume_len: 0,
+            produce: [0; HOT_ARITY],
+            produce_len: 0,
+            produce_mask: 0,
+            produce_elsewhere: false,
+        };
+        let produce: Vec<u32> = match task.split {
+            SplitCode::And => task.branches.iter().map(|b| b.place.0).collect(),
+            // Without predicates an XOR or OR split takes its first (default) branch.
+            SplitCode::Xor | SplitCode::Or => {
+                if task.branches.iter().any(|b| b.predicate.is_some()) {
+                    return hot;
+                }
+                task.branches.iter().take(1).map(|b| b.place.0).collect()
+            }
+        };
+        let words: Vec<usize> = task.preset_places.iter().map(|p| p.0 as usize / 64).collect();
+        let one_word = words.windows(2).all(|w| w[0] == w[1]);
+        if !task.plain
+            || !one_word
+            || task.preset_places.is_empty()
+            || task.preset_places.len() > HOT_ARITY
+            || produce.len() > HOT_ARITY
+        {
+            return hot;
+        }
+        hot.word = words[0] as u32;
+        for (k, place) in task.preset_places.iter().enumerate() {
+            hot.mask |= 1 << (place.0 % 64);
+            hot.consume[k] = place.0;
+        }
+        hot.consume_len = task.preset_places.len() as u8;
+        hot.produce[..produce.len()].copy_from_slice(&produce);
+        for place in &produce {
+            if *place as usize / 64 == words[0] {
+                hot.produce_mask |= 1 << (place % 64);
+            } else {
+                hot.produce_elsewhere = true;
+            }
+        }
+        hot.produce_len = produce.len() as u8;
+        hot.packed = true;
+        hot
+    }
 }
 
 /// Compiled multiple-instance attributes.
@@ -407,6 +498,11 @@ fn compile_net(
                 })
             }
         };
+        // Firing a composite task (subnet depth) or an MI task (instance count against
+        // the case's limits) can fail after the command has begun to change the case.
+        if task.kind == TaskKind::Composite || task.multiple_instance.is_some() {
+            *fallible = true;
+        }
         let body = match task.kind {
             TaskKind::Empty => Body::Empty,
             TaskKind::Atomic => Body::Atomic,
@@ -448,6 +544,7 @@ fn compile_net(
             plain,
         });
     }
+    let hot = tasks.iter().map(HotTask::new).collect();
     let initial_data = net
         .variables
         .iter()
@@ -460,6 +557,7 @@ fn compile_net(
         output: place_ids[&net.output_condition.id],
         places,
         tasks,
+        hot,
         initial_data,
         variables,
         termination: net.termination,

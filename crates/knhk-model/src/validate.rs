@@ -339,10 +339,10 @@ fn check_task(
     if task.kind == TaskKind::Empty && task.timer.is_some() {
         problems.push(bad("an empty task has no work item for a timer"));
     }
-    if let Some(timer) = &task.timer {
-        if timer.duration_ms.is_some() == timer.expiry_ms.is_some() {
-            problems.push(bad("a timer needs exactly one of `duration_ms` and `expiry_ms`"));
-        }
+    if let Some(timer) = &task.timer
+        && timer.duration_ms.is_some() == timer.expiry_ms.is_some()
+    {
+        problems.push(bad("a timer needs exactly one of `duration_ms` and `expiry_ms`"));
     }
     let preset = net.flows.iter().filter(|f| f.to == task.id).count();
     if let Some(partial) = &task.partial_join {

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::bitset::Bitset;
-use crate::compile::{CompiledSpec, NetIx, TaskIx};
+use crate::compile::{CompiledSpec, NetIx, PlaceIx, TaskIx};
 use crate::marking::Marking;
 
 pub use types::*;
@@ -203,7 +203,7 @@ impl Case {
             .marking
             .occupied()
             .iter()
-            .map(|p| (net.places[p].id.clone(), instance.marking.counts()[p]))
+            .map(|p| (net.places[p].id.clone(), instance.marking.count(PlaceIx(p as u32))))
             .collect()
     }
 

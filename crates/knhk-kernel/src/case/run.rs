@@ -546,7 +546,7 @@ impl Case {
         }
         if let Some((_, mode)) = task.partial_join {
             let state = inst.partial.entry(task_ix).or_insert_with(|| PartialJoinState {
-                arrived: Bitset::new(marking.counts().len()),
+                arrived: Bitset::new(marking.places()),
                 fired: false,
             });
             for place in &task.preset_places {
@@ -1077,7 +1077,7 @@ impl Case {
                     net_instance: *id,
                     net: net.id.clone(),
                     place: net.places[p].id.clone(),
-                    tokens: inst.marking.counts()[p],
+                    tokens: inst.marking.count(PlaceIx(p as u32)),
                 });
             }
         }

@@ -94,7 +94,12 @@ impl Run {
             .work_items()
             .find(|i| i.task == task && i.status == WorkItemStatus::Enabled)
             .map(|i| i.id)
-            .unwrap_or_else(|| panic!("no enabled work item of `{task}`; offered: {:?}", self.offered()))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no enabled work item of `{task}`; offered: {:?}",
+                    self.offered()
+                )
+            })
     }
 
     /// The first started work item of `task`.
@@ -111,14 +116,19 @@ impl Run {
     #[track_caller]
     pub fn start(&mut self, task: &str) -> WorkItemId {
         let id = self.item(task);
-        self.apply(Command::StartWorkItem { work_item: id }).expect("start succeeds");
+        self.apply(Command::StartWorkItem { work_item: id })
+            .expect("start succeeds");
         id
     }
 
     /// Completes started work item `id` with `output`.
     #[track_caller]
     pub fn complete(&mut self, id: WorkItemId, output: Value) {
-        self.apply(Command::CompleteWorkItem { work_item: id, output }).expect("complete succeeds");
+        self.apply(Command::CompleteWorkItem {
+            work_item: id,
+            output,
+        })
+        .expect("complete succeeds");
     }
 
     /// Starts and completes one work item of `task` with `output`.
@@ -147,8 +157,10 @@ impl Run {
     /// Asserts the root marking exactly.
     #[track_caller]
     pub fn assert_tokens(&self, expected: &[(&str, u32)]) {
-        let expected: BTreeMap<String, u32> =
-            expected.iter().map(|(p, n)| ((*p).to_owned(), *n)).collect();
+        let expected: BTreeMap<String, u32> = expected
+            .iter()
+            .map(|(p, n)| ((*p).to_owned(), *n))
+            .collect();
         assert_eq!(self.tokens(), expected, "root marking");
     }
 
@@ -165,7 +177,12 @@ impl Run {
     /// Asserts the case state's name.
     #[track_caller]
     pub fn assert_state(&self, expected: &str) {
-        assert_eq!(self.state(), expected, "case state: {:?}", self.case.state());
+        assert_eq!(
+            self.state(),
+            expected,
+            "case state: {:?}",
+            self.case.state()
+        );
     }
 
     /// The ids of the tasks that completed, in order.
@@ -192,6 +209,8 @@ impl Run {
 
     /// Whether work item `id` is an offer (starting it fires its task).
     pub fn is_offer(&self, id: WorkItemId) -> bool {
-        self.case.work_item(id).is_some_and(|i| i.role == WorkItemRole::Offer)
+        self.case
+            .work_item(id)
+            .is_some_and(|i| i.role == WorkItemRole::Offer)
     }
 }
