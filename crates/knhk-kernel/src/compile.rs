@@ -73,6 +73,8 @@ pub struct CompiledNet {
     pub termination: Termination,
     /// The hot-path view of each task, by task index.
     pub hot: Vec<HotTask>,
+    /// The tasks with a trigger.
+    pub triggered: Vec<TaskIx>,
     /// For each place, the tasks that consume from it.
     pub consumers: Vec<Vec<TaskIx>>,
     /// For each place, the tasks that produce into it.
@@ -545,6 +547,7 @@ fn compile_net(
         });
     }
     let hot = tasks.iter().map(HotTask::new).collect();
+    let triggered = triggers.iter().map(|(t, _)| TaskIx(*t as u32)).collect();
     let initial_data = net
         .variables
         .iter()
@@ -558,6 +561,7 @@ fn compile_net(
         places,
         tasks,
         hot,
+        triggered,
         initial_data,
         variables,
         termination: net.termination,

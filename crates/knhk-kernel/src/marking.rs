@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::bitset::Bitset;
-use crate::compile::{CompiledNet, CompiledTask, PlaceIx, TaskIx};
+use crate::compile::{CompiledNet, CompiledTask, HotTask, PlaceIx, TaskIx};
 use knhk_model::{JoinCode, SplitCode};
 
 /// Tokens per place.
@@ -110,9 +110,18 @@ impl Marking {
     #[inline]
     pub fn join_satisfied(&self, task: &CompiledTask) -> bool {
         match task.join {
-            JoinCode::And => task.preset.is_subset(&self.occupied),
+            // A task without a preset can never receive a token, so never fires.
+            JoinCode::And => !task.preset_places.is_empty() && task.preset.is_subset(&self.occupied),
             JoinCode::Xor | JoinCode::Or => task.preset.intersects(&self.occupied),
         }
+    }
+
+    /// The enablement test of a packed task: one word, one mask.
+    #[inline]
+    pub fn enables_packed(&self, hot: &HotTask) -> bool {
+        debug_assert!(hot.packed, "enables_packed on a task without the packed form");
+        let word = self.occupied.words()[hot.word as usize];
+        if hot.and_join { word & hot.mask == hot.mask } else { word & hot.mask != 0 }
     }
 
     /// Whether `task` may fire by the plain rules, taking thread merge into account.

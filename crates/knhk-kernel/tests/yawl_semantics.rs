@@ -9,6 +9,9 @@
 //!
 //! Every refused command is checked to leave the case exactly as it was.
 
+// Test helpers fail loudly: that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use std::collections::BTreeSet;
@@ -240,6 +243,56 @@ fn deadlocking_specification_is_deadlocked_at_launch() {
     assert_refused(&mut run, start_cmd(WorkItemId(1)), not_running.clone());
     assert_refused(&mut run, Command::SuspendCase, not_running.clone());
     assert_refused(&mut run, Command::CancelCase, not_running);
+}
+
+/// The same deadlock one level down: the subnet of a composite task (run after an
+/// atomic task completes) can never move, nothing else is live, so the case is
+/// deadlocked and the stuck place is named with its subnet instance.
+#[test]
+fn deadlock_inside_a_subnet_deadlocks_the_case() {
+    let mut run = launch(
+        json!([
+            {
+                "id": "main",
+                "input_condition": {"id": "i"}, "output_condition": {"id": "o"},
+                "tasks": [
+                    {"id": "A", "kind": "atomic"},
+                    {"id": "S", "kind": "composite", "net": "top"}
+                ],
+                "flows": [{"from": "i", "to": "A"}, {"from": "A", "to": "S"}, {"from": "S", "to": "o"}]
+            },
+            {
+                "id": "top",
+                "input_condition": {"id": "i-top"}, "output_condition": {"id": "o-top"},
+                "conditions": [{"id": "c1-top"}],
+                "tasks": [{"id": "a-top", "kind": "atomic", "join": "and"}],
+                "flows": [
+                    {"from": "i-top", "to": "a-top"}, {"from": "a-top", "to": "c1-top"},
+                    {"from": "a-top", "to": "o-top"}, {"from": "c1-top", "to": "a-top"}
+                ]
+            }
+        ]),
+        json!({}),
+    );
+    let a = run.start("A");
+    let events = ok(&mut run, complete_cmd(a, json!({})));
+    let deadlocked = CaseState::Deadlocked {
+        stuck: vec![StuckPlace {
+            net_instance: NetInstanceId(1),
+            net: "top".into(),
+            place: "i-top".into(),
+            tokens: 1,
+        }],
+    };
+    assert_eq!(
+        events.last(),
+        Some(&Event::CaseStateChanged {
+            state: deadlocked.clone()
+        })
+    );
+    assert_eq!(run.case_state(), &deadlocked);
+    assert_eq!(run.case.busy_tasks(ROOT_INSTANCE), ["S"]);
+    assert_eq!(run.case.work_items().count(), 0);
 }
 
 /// The `TestImproperCompletion` net: `p` AND-splits to itself and to `q`, an unbounded
@@ -596,6 +649,91 @@ fn add_instance_dynamic_static_and_max() {
     assert_eq!(run.case.work_items().count(), 0);
 }
 
+/// `AddInstance` on a dynamic multiple-instance *composite* task (which YAWL never
+/// built, issue #323; yawl-reference §6.3) starts one more subnet instance under the
+/// task, seeded with the element under the MI `item` name, just as firing does; the
+/// task exits when every subnet instance has completed.
+#[test]
+fn add_instance_on_dynamic_composite_task_starts_a_subnet() {
+    let mut run = launch(
+        json!([
+            {
+                "id": "main",
+                "input_condition": {"id": "i"}, "output_condition": {"id": "o"},
+                "tasks": [{"id": "C", "kind": "composite", "net": "sub", "multiple_instance":
+                    {"min": 1, "max": 2, "creation": "dynamic", "item": "n"}}],
+                "flows": [{"from": "i", "to": "C"}, {"from": "C", "to": "o"}]
+            },
+            {
+                "id": "sub",
+                "input_condition": {"id": "si"}, "output_condition": {"id": "so"},
+                "variables": [{"name": "n", "initial": 0}],
+                "tasks": [{"id": "X", "kind": "atomic"}],
+                "flows": [{"from": "si", "to": "X"}, {"from": "X", "to": "so"}]
+            }
+        ]),
+        json!({}),
+    );
+    let (first, second) = (NetInstanceId(1), NetInstanceId(2));
+    assert_eq!(run.case.busy_tasks(ROOT_INSTANCE), ["C"]);
+    let x_in = |run: &Run, net: NetInstanceId| {
+        run.case
+            .work_items()
+            .find(|i| i.net_instance == net)
+            .map(|i| i.id)
+            .unwrap()
+    };
+    let x1 = x_in(&run, first);
+    let add = |data: Value| Command::AddInstance {
+        net_instance: ROOT_INSTANCE,
+        task: "C".into(),
+        data,
+    };
+    let events = ok(&mut run, add(json!(7)));
+    let x2 = WorkItemId(x1.0 + 1);
+    assert_eq!(
+        events,
+        vec![
+            Event::NetStarted {
+                net_instance: second,
+                net: "sub".into(),
+                parent: Some((ROOT_INSTANCE, "C".into()))
+            },
+            Event::WorkItemEnabled {
+                work_item: x2,
+                net_instance: second,
+                task: "X".into()
+            },
+        ]
+    );
+    assert!(
+        items_of(&run, "C").is_empty(),
+        "no work item for the composite task itself"
+    );
+    assert_eq!(
+        run.case.work_item(x2).map(|i| i.data.clone()),
+        Some(json!({"n": 7}))
+    );
+    assert_eq!(tokens_of(&run, second), marking(&[("si", 1)]));
+    assert_refused(
+        &mut run,
+        add(json!(8)),
+        CommandError::InstanceCount {
+            task: "C".into(),
+            count: 3,
+            min: 1,
+            max: 2,
+        },
+    );
+    ok(&mut run, start_cmd(x1));
+    run.complete(x1, json!({}));
+    assert_eq!(run.case.busy_tasks(ROOT_INSTANCE), ["C"]);
+    assert!(run.case.net_instance(first).is_none());
+    ok(&mut run, start_cmd(x2));
+    run.complete(x2, json!({}));
+    run.assert_state("completed");
+}
+
 // ---- joins and busy tasks ---------------------------------------------------------
 
 /// XOR-join (WCP 5, YAWL `t_fire`): with two marked preset conditions, the join fires
@@ -862,7 +1000,7 @@ fn predicate_errors_refuse_and_leave_case_unchanged() {
     let nets = choice(json!({}), "missing > 1", "xor");
     let mut nets_first = nets.clone();
     let flows = nets_first[0]["flows"].as_array_mut().unwrap();
-    flows.retain(|f| !(f["from"] == "A" && f["to"] == "R") && !(f["from"] == "i"));
+    flows.retain(|f| f["from"] != "i" && !(f["from"] == "A" && f["to"] == "R"));
     flows.push(json!({"from": "i", "to": "R"}));
     flows.push(json!({"from": "A", "to": "o"}));
     let error = Case::launch(spec(nets_first), json!({}), 0, Limits::default()).unwrap_err();

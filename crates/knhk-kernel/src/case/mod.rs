@@ -47,14 +47,15 @@ pub struct NetInstance {
     pub(crate) partial: BTreeMap<TaskIx, PartialJoinState>,
     pub(crate) parent: Option<ParentSlot>,
     pub(crate) depth: u32,
+    /// Whether the marking or the busy tasks changed since the instance was last
+    /// settled: only dirty instances are examined for work that needs no command.
+    pub(crate) dirty: bool,
 }
 
 /// A busy task: its instances.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Activity {
     pub(crate) slots: Vec<Slot>,
-    /// The task's input data, from which added instances start.
-    pub(crate) input: Value,
 }
 
 /// One instance of a busy task.

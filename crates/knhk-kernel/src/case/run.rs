@@ -233,6 +233,7 @@ impl Case {
                 partial: BTreeMap::new(),
                 parent,
                 depth,
+                dirty: true,
             },
         );
         id
@@ -286,6 +287,7 @@ impl Case {
     fn cancel_activity(&mut self, instance: NetInstanceId, task: TaskIx, ev: &mut Events) {
         let Some(inst) = self.instances.get_mut(&instance) else { return };
         let Some(activity) = inst.busy.remove(&task) else { return };
+        inst.dirty = true;
         let task_id = self.spec.net(inst.net).task(task).id.clone();
         self.drop_activity(activity, WorkItemStatus::Cancelled, ev);
         ev.push(Event::TaskCancelled { net_instance: instance, task: task_id });
@@ -399,7 +401,13 @@ impl Case {
                 }
                 self.check_exit(item.net_instance, task, ev)
             }
-            WorkItemRole::Detached => self.apply_output(item.net_instance, task, &output, false),
+            WorkItemRole::Detached => {
+                if let Some(inst) = self.instances.get_mut(&item.net_instance) {
+                    // Implicit termination may have been waiting for this last item.
+                    inst.dirty = true;
+                }
+                self.apply_detached_output(item.net_instance, task, output)
+            }
             WorkItemRole::Offer => unreachable!("offers are never started, so never completed"),
         }
     }
@@ -417,15 +425,34 @@ impl Case {
         else {
             return Err(CommandError::NotMultipleInstance { task: task.to_owned(), needed: "dynamic" });
         };
-        let (max, item_field) = (mi.max.min(self.limits.mi_instances_max), mi.item.clone());
-        let activity = &self.instances[&instance].busy[&task_ix];
+        let max = mi.max.min(self.limits.mi_instances_max);
+        let inst = &self.instances[&instance];
+        let element = (mi.item.as_str(), data);
+        let item_data = instance_input(self.net_of(instance), compiled, &inst.data, Some(element))?;
+        let activity = &inst.busy[&task_ix];
         let live = activity.slots.iter().filter(|s| !matches!(s, Slot::Completed(_))).count() as u64;
         let total = activity.slots.len() as u64;
         if total + 1 > u64::from(max) || live + 1 > u64::from(max) {
             return Err(CommandError::InstanceCount { task: task.to_owned(), count: total + 1, min: mi.min, max });
         }
-        let item_data = with_field(&activity.input, &item_field, data.clone());
         let slot = activity.slots.len() as u32;
+        if let Body::Composite(sub) = compiled.body {
+            // A composite task's new instance is a new subnet instance, as when it fired.
+            let depth = inst.depth + 1;
+            if depth > self.limits.subnet_depth_max {
+                return Err(CommandError::SubnetDepth { task: task.to_owned(), depth_max: self.limits.subnet_depth_max });
+            }
+            let fields = match item_data {
+                Value::Object(fields) => fields,
+                _ => Map::new(),
+            };
+            let parent = ParentSlot { instance, task: task_ix, slot };
+            let id = self.start_net(sub, fields, Some(parent), depth, ev);
+            if let Some(activity) = self.instances.get_mut(&instance).and_then(|i| i.busy.get_mut(&task_ix)) {
+                activity.slots.push(Slot::Subnet(id));
+            }
+            return Ok(());
+        }
         let id = self.new_item(instance, task_ix, WorkItemRole::Instance { slot }, WorkItemStatus::Enabled, item_data, ev);
         if let Some(activity) = self.instances.get_mut(&instance).and_then(|i| i.busy.get_mut(&task_ix)) {
             activity.slots.push(Slot::Item(id));
@@ -453,6 +480,7 @@ impl Case {
                 if persistent || ready {
                     if let Some(inst) = self.instances.get_mut(&id) {
                         inst.marking.add(place, 1);
+                        inst.dirty = true;
                     }
                     taken_by.push(self.net_of(id).task(task).id.clone());
                 }
@@ -475,11 +503,21 @@ impl Case {
         let spec = std::sync::Arc::clone(&self.spec);
         let net = spec.net(self.instances[&instance].net);
         let task = net.task(task_ix);
-        self.consume(instance, task, task_ix);
+        if self.fire_routing(instance, net, task_ix, ev) {
+            return Ok(());
+        }
+        // Everything that can fail is computed before the first token moves, so that
+        // a refused command leaves even a plain net's case untouched.
         let inst = &self.instances[&instance];
-        let input = map_input(net, task, &inst.data)?;
-        let elements = self.instance_inputs(net, task, input.clone(), &inst.data)?;
         let depth = inst.depth;
+        if matches!(task.body, Body::Composite(_)) && depth + 1 > self.limits.subnet_depth_max {
+            return Err(CommandError::SubnetDepth {
+                task: task.id.clone(),
+                depth_max: self.limits.subnet_depth_max,
+            });
+        }
+        let elements = self.instance_inputs(net, task, &inst.data)?;
+        self.consume(instance, task, task_ix);
         ev.push(Event::TaskFired {
             net_instance: instance,
             task: task.id.clone(),
@@ -515,12 +553,6 @@ impl Case {
                 }
             }
             Body::Composite(sub) => {
-                if depth + 1 > self.limits.subnet_depth_max {
-                    return Err(CommandError::SubnetDepth {
-                        task: task.id.clone(),
-                        depth_max: self.limits.subnet_depth_max,
-                    });
-                }
                 for (k, data) in elements.into_iter().enumerate() {
                     let fields = match data {
                         Value::Object(fields) => fields,
@@ -532,14 +564,37 @@ impl Case {
             }
         }
         if let Some(inst) = self.instances.get_mut(&instance) {
-            inst.busy.insert(task_ix, Activity { slots, input });
+            inst.busy.insert(task_ix, Activity { slots });
         }
         self.check_exit(instance, task_ix, ev)
+    }
+
+    /// Fires and completes a routing task that needs none of the general rules (empty,
+    /// packed for the hot path, no cancellation set, no thread split, no random XOR
+    /// choice) through [`Marking::fire_plain`]. Returns whether it did.
+    fn fire_routing(&mut self, instance: NetInstanceId, net: &CompiledNet, task_ix: TaskIx, ev: &mut Events) -> bool {
+        let task = net.task(task_ix);
+        let hot = &net.hot[task_ix.0 as usize];
+        let routing = task.body == Body::Empty
+            && hot.packed
+            && (hot.and_join || task.preset_places.len() == 1)
+            && task.cancel_tasks.is_empty()
+            && task.cancel_places.is_empty()
+            && task.thread_split == 1;
+        let Some(inst) = self.instances.get_mut(&instance).filter(|_| routing) else { return false };
+        if !inst.marking.fire_plain(net, task_ix) {
+            return false;
+        }
+        inst.dirty = true;
+        ev.push(Event::TaskFired { net_instance: instance, task: task.id.clone(), instances: 1 });
+        ev.push(Event::TaskCompleted { net_instance: instance, task: task.id.clone() });
+        true
     }
 
     /// Takes the tokens `task` consumes when it fires.
     fn consume(&mut self, instance: NetInstanceId, task: &CompiledTask, task_ix: TaskIx) {
         let Some(inst) = self.instances.get_mut(&instance) else { return };
+        inst.dirty = true;
         let marking = &mut inst.marking;
         if let Some((_, _, place)) = task.trigger {
             marking.take(place, 1);
@@ -585,19 +640,22 @@ impl Case {
         }
     }
 
-    /// One input per instance to create: the split elements of an MI task, or the
-    /// task's input alone.
+    /// One input per instance to create: one per element of an MI task's split (each
+    /// with its element bound, as `item` or the task's chosen name, in the input
+    /// mappings and in the instance's data), `min` copies without a split, or the
+    /// task's single input.
     fn instance_inputs(
         &self,
         net: &CompiledNet,
         task: &CompiledTask,
-        input: Value,
         data: &Map<String, Value>,
     ) -> Result<Vec<Value>, CommandError> {
-        let Some(mi) = &task.multiple_instance else { return Ok(vec![input]) };
+        let Some(mi) = &task.multiple_instance else {
+            return Ok(vec![instance_input(net, task, data, None)?]);
+        };
         let max = mi.max.min(self.limits.mi_instances_max);
         let inputs = match &mi.split {
-            None => vec![input; mi.min as usize],
+            None => vec![instance_input(net, task, data, None)?; mi.min as usize],
             Some(split) => {
                 let object = Value::Object(data.clone());
                 let value = split
@@ -611,7 +669,14 @@ impl Case {
                         message: format!("`{}` gave {value}, not an array", split.source()),
                     });
                 };
-                elements.into_iter().map(|e| with_field(&input, &mi.item, e)).collect()
+                let count = elements.len() as u64;
+                if count < u64::from(mi.min) || count > u64::from(max) {
+                    return Err(CommandError::InstanceCount { task: task.id.clone(), count, min: mi.min, max });
+                }
+                elements
+                    .iter()
+                    .map(|e| instance_input(net, task, data, Some((mi.item.as_str(), e))))
+                    .collect::<Result<Vec<_>, _>>()?
             }
         };
         let count = inputs.len() as u64;
@@ -679,6 +744,7 @@ impl Case {
         let net = spec.net(inst.net);
         let task = net.task(task_ix);
         let Some(activity) = inst.busy.remove(&task_ix) else { return Ok(()) };
+        inst.dirty = true;
         let outputs = completed_outputs(&activity);
         let continue_rest = task.multiple_instance.as_ref().is_some_and(|mi| mi.remainder == Remainder::Continue);
         for slot in &activity.slots {
@@ -725,8 +791,8 @@ impl Case {
         output: &Value,
         many: bool,
     ) -> Result<(), CommandError> {
-        let spec = std::sync::Arc::clone(&self.spec);
-        let Some(inst) = self.instances.get_mut(&instance) else { return Ok(()) };
+        let Case { spec, instances, .. } = self;
+        let Some(inst) = instances.get_mut(&instance) else { return Ok(()) };
         let net = spec.net(inst.net);
         let task = net.task(task_ix);
         if many {
@@ -761,11 +827,38 @@ impl Case {
         Ok(())
     }
 
+    /// The output of an instance that outlived its MI task's exit: appended to the
+    /// task's aggregate variable if it has one, else merged into the net data. The
+    /// task's output mappings are not run: they are written for the array of outputs
+    /// the task had at its exit.
+    fn apply_detached_output(&mut self, instance: NetInstanceId, task_ix: TaskIx, output: Value) -> Result<(), CommandError> {
+        let Case { spec, instances, .. } = self;
+        let Some(inst) = instances.get_mut(&instance) else { return Ok(()) };
+        let task = spec.net(inst.net).task(task_ix);
+        match task.multiple_instance.as_ref().and_then(|mi| mi.aggregate.as_ref()) {
+            Some(variable) => match inst.data.entry(variable.clone()).or_insert_with(|| Value::Array(Vec::new())) {
+                Value::Array(outputs) => outputs.push(output),
+                other => *other = Value::Array(vec![other.take(), output]),
+            },
+            None => {
+                if let Value::Object(fields) = output {
+                    inst.data.extend(fields);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn apply_cancellation(&mut self, instance: NetInstanceId, task_ix: TaskIx, ev: &mut Events) {
+        let task = self.net_of(instance).task(task_ix);
+        if task.cancel_places.is_empty() && task.cancel_tasks.is_empty() {
+            return;
+        }
         let spec = std::sync::Arc::clone(&self.spec);
         let Some(inst) = self.instances.get_mut(&instance) else { return };
         let net = spec.net(inst.net);
         let task = net.task(task_ix);
+        inst.dirty = true;
         for place in task.cancel_places.iter() {
             let tokens = inst.marking.clear(PlaceIx(place as u32));
             if tokens > 0 {
@@ -846,7 +939,7 @@ impl Case {
     /// offers and detects a deadlock.
     pub(super) fn settle(&mut self, ev: &mut Events) -> Result<(), CommandError> {
         let mut steps = 0u32;
-        while self.state == CaseState::Running {
+        while matches!(self.state, CaseState::Running) {
             if !self.step(ev)? {
                 break;
             }
@@ -857,7 +950,7 @@ impl Case {
                 return Ok(());
             }
         }
-        if self.state == CaseState::Running {
+        if matches!(self.state, CaseState::Running) {
             self.detect_deadlock(ev);
         }
         Ok(())
@@ -865,37 +958,67 @@ impl Case {
 
     /// Makes one change that needs no command, if there is one. Returns whether it did.
     fn step(&mut self, ev: &mut Events) -> Result<bool, CommandError> {
-        let spec = std::sync::Arc::clone(&self.spec);
-        let ids: Vec<_> = self.instances.keys().copied().collect();
-        for id in ids {
-            let Some(inst) = self.instances.get(&id) else { continue };
-            let net = spec.net(inst.net);
-            if net.termination == Termination::Explicit && inst.marking.count(net.output) > 0 {
-                self.complete_net(id, ev)?;
+        while let Some(id) = self.instances.iter().find(|(_, i)| i.dirty).map(|(id, _)| *id) {
+            if self.step_instance(id, ev)? {
                 return Ok(true);
             }
-            if self.absorb_partial_arrivals(id) {
-                return Ok(true);
-            }
-            let enabled = self.enabled_tasks(id, ev);
-            self.withdraw_stale_offers(id, &enabled, ev);
-            if let Some(task) = self.pick_automatic(id, &enabled) {
-                self.fire(id, task, None, ev)?;
-                return Ok(true);
-            }
-            self.make_offers(id, &enabled, ev)?;
-            let inst = &self.instances[&id];
-            let idle = inst.busy.is_empty() && inst.offers.is_empty() && !self.awaits_signal(id);
-            let finished = match net.termination {
-                Termination::Explicit => inst.marking.total() == 0,
-                Termination::Implicit => true,
-            };
-            if idle && finished && (id != super::ROOT_INSTANCE || self.items.is_empty()) {
-                self.complete_net(id, ev)?;
-                return Ok(true);
+            if let Some(inst) = self.instances.get_mut(&id) {
+                inst.dirty = false;
             }
         }
         Ok(false)
+    }
+
+    /// [`Case::step`] within net instance `id`, which is dirty; offers are made and
+    /// withdrawn on the way.
+    fn step_instance(&mut self, id: NetInstanceId, ev: &mut Events) -> Result<bool, CommandError> {
+        let net = self.net_of(id);
+        let (termination, output) = (net.termination, net.output);
+        if termination == Termination::Explicit && self.instances[&id].marking.count(output) > 0 {
+            self.complete_net(id, ev)?;
+            return Ok(true);
+        }
+        if self.absorb_partial_arrivals(id) {
+            return Ok(true);
+        }
+        let enabled = self.enabled_tasks(id, ev);
+        self.withdraw_stale_offers(id, &enabled, ev);
+        self.drop_stale_transient_signals(id);
+        if let Some(task) = self.pick_automatic(id, &enabled) {
+            self.fire(id, task, None, ev)?;
+            return Ok(true);
+        }
+        self.make_offers(id, &enabled, ev)?;
+        let inst = &self.instances[&id];
+        let idle = inst.busy.is_empty() && inst.offers.is_empty() && !self.awaits_signal(id);
+        let finished = match termination {
+            Termination::Explicit => inst.marking.total() == 0,
+            Termination::Implicit => true,
+        };
+        if idle && finished && (id != super::ROOT_INSTANCE || self.items.is_empty()) {
+            self.complete_net(id, ev)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// A transient signal only counts while its task is waiting for it: once the
+    /// task's join no longer holds (another task took the tokens), the signal is lost.
+    fn drop_stale_transient_signals(&mut self, id: NetInstanceId) {
+        if self.net_of(id).triggered.is_empty() {
+            return;
+        }
+        let spec = std::sync::Arc::clone(&self.spec);
+        let net = spec.net(self.instances[&id].net);
+        for ix in net.triggered.iter().copied() {
+            let Some((_, false, place)) = net.task(ix).trigger else { continue };
+            let inst = &self.instances[&id];
+            if inst.marking.count(place) > 0 && !inst.busy.contains_key(&ix) && !self.control_flow_ready(id, ix) {
+                if let Some(inst) = self.instances.get_mut(&id) {
+                    inst.marking.clear(place);
+                }
+            }
+        }
     }
 
     /// The tasks of net instance `id` that may fire now (not busy; join, partial join,
@@ -903,27 +1026,32 @@ impl Case {
     fn enabled_tasks(&self, id: NetInstanceId, ev: &mut Events) -> Vec<TaskIx> {
         let inst = &self.instances[&id];
         let net = self.spec.net(inst.net);
-        let mut enabled = Vec::new();
-        for (i, task) in net.tasks.iter().enumerate() {
-            let ix = TaskIx(i as u32);
-            if inst.busy.contains_key(&ix) {
-                continue;
+        // Only a task with a marked preset place can be enabled.
+        let mut enabled: Vec<TaskIx> =
+            inst.marking.occupied().iter().flat_map(|p| net.consumers[p].iter().copied()).collect();
+        enabled.sort_unstable();
+        enabled.dedup();
+        enabled.retain(|ix| {
+            let task = net.task(*ix);
+            if inst.busy.contains_key(ix) {
+                return false;
             }
             if task.plain {
-                if inst.marking.enables(task) {
-                    enabled.push(ix);
-                }
-                continue;
+                let hot = &net.hot[ix.0 as usize];
+                let enables = if hot.packed {
+                    inst.marking.enables_packed(hot)
+                } else {
+                    inst.marking.enables(task)
+                };
+                return enables;
             }
-            if let Some((_, _, place)) = task.trigger {
-                if inst.marking.count(place) == 0 {
-                    continue;
-                }
+            if let Some((_, _, place)) = task.trigger
+                && inst.marking.count(place) == 0
+            {
+                return false;
             }
-            if self.control_flow_enabled(id, ix, ev) {
-                enabled.push(ix);
-            }
-        }
+            self.control_flow_enabled(id, *ix, ev)
+        });
         enabled
     }
 
@@ -982,8 +1110,11 @@ impl Case {
     /// A blocking partial join that has fired absorbs one token from each branch that
     /// has not arrived yet, and resets once every branch has.
     fn absorb_partial_arrivals(&mut self, id: NetInstanceId) -> bool {
-        let spec = std::sync::Arc::clone(&self.spec);
-        let Some(inst) = self.instances.get_mut(&id) else { return false };
+        let Case { spec, instances, .. } = self;
+        let Some(inst) = instances.get_mut(&id) else { return false };
+        if inst.partial.is_empty() {
+            return false;
+        }
         let net = spec.net(inst.net);
         let mut changed = false;
         for (ix, state) in inst.partial.iter_mut() {
@@ -1043,7 +1174,7 @@ impl Case {
                 continue;
             }
             let net = self.spec.net(inst.net);
-            let data = map_input(net, net.task(*task), &inst.data)?;
+            let data = instance_input(net, net.task(*task), &inst.data, None)?;
             let item = self.new_item(id, *task, WorkItemRole::Offer, WorkItemStatus::Enabled, data, ev);
             if let Some(inst) = self.instances.get_mut(&id) {
                 inst.offers.insert(*task, item);
@@ -1055,11 +1186,8 @@ impl Case {
     /// Whether some task of instance `id` has its join satisfied and waits only for its
     /// trigger's signal.
     fn awaits_signal(&self, id: NetInstanceId) -> bool {
-        let net = self.net_of(id);
-        net.tasks.iter().enumerate().any(|(i, t)| {
-            t.trigger.is_some()
-                && !self.instances[&id].busy.contains_key(&TaskIx(i as u32))
-                && self.control_flow_ready(id, TaskIx(i as u32))
+        self.net_of(id).triggered.iter().any(|ix| {
+            !self.instances[&id].busy.contains_key(ix) && self.control_flow_ready(id, *ix)
         })
     }
 
@@ -1095,19 +1223,32 @@ fn intersect(a: &Bitset, b: &Bitset) -> Bitset {
     out
 }
 
-/// The task's input: its input mappings evaluated over the net data, or all net data.
-fn map_input(net: &CompiledNet, task: &CompiledTask, data: &Map<String, Value>) -> Result<Value, CommandError> {
-    if task.input_mappings.is_empty() {
-        return Ok(Value::Object(data.clone()));
-    }
-    let object = Value::Object(data.clone());
-    let scope = Scope::data(&object);
-    let mut input = Map::new();
-    for (field, expression) in &task.input_mappings {
-        let value = expression
-            .evaluate(&scope)
-            .map_err(|e| CommandError::expression(&net.id, &task.id, &format!("input mapping `{field}`"), e))?;
-        input.insert(field.clone(), value);
+/// A task instance's input: its input mappings evaluated over the net data (with the
+/// instance's MI element bound), or all net data; the element is also written under
+/// its own name.
+fn instance_input(
+    net: &CompiledNet,
+    task: &CompiledTask,
+    data: &Map<String, Value>,
+    element: Option<(&str, &Value)>,
+) -> Result<Value, CommandError> {
+    let mut input = if task.input_mappings.is_empty() {
+        data.clone()
+    } else {
+        let object = Value::Object(data.clone());
+        let bindings: Vec<(&str, &Value)> = element.into_iter().collect();
+        let scope = Scope { data: &object, bindings: &bindings };
+        let mut input = Map::new();
+        for (field, expression) in &task.input_mappings {
+            let value = expression.evaluate(&scope).map_err(|e| {
+                CommandError::expression(&net.id, &task.id, &format!("input mapping `{field}`"), e)
+            })?;
+            input.insert(field.clone(), value);
+        }
+        input
+    };
+    if let Some((field, value)) = element {
+        input.insert(field.to_owned(), value.clone());
     }
     Ok(Value::Object(input))
 }
@@ -1121,14 +1262,4 @@ fn completed_outputs(activity: &Activity) -> Vec<Value> {
             _ => None,
         })
         .collect()
-}
-
-/// `base` (an object, else empty) with `field` set to `value`.
-fn with_field(base: &Value, field: &str, value: Value) -> Value {
-    let mut fields = match base {
-        Value::Object(fields) => fields.clone(),
-        _ => Map::new(),
-    };
-    fields.insert(field.to_owned(), value);
-    Value::Object(fields)
 }

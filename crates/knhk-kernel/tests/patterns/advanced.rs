@@ -224,7 +224,8 @@ fn wcp_33_generalised_and_join() {
 /// WCP 34, Static Partial Join for Multiple Instances: with M instances fixed at
 /// creation, control passes on after N complete; the rest run on and are ignored. knhk:
 /// an MI task with `threshold: 2` and `remainder: continue`; the unfinished instance
-/// becomes `detached`, and completing it merges its data but moves no token.
+/// becomes `detached`, and completing it appends its output to the task's aggregate
+/// variable but moves no token.
 #[test]
 fn wcp_34_static_partial_join_for_mi() {
     let mut run = Run::launch(
@@ -256,11 +257,14 @@ fn wcp_34_static_partial_join_for_mi() {
     assert_eq!(items_of(&run, "review")[0].1, WorkItemRole::Detached);
     assert_eq!(run.completed_tasks(), ["review"]);
 
-    // The late instance's output is merged into the data; control flow does not move.
+    // The late instance's output joins the aggregate; control flow does not move.
     run.start("review");
     run.complete(cy, json!({"late_note": "accept"}));
-    assert_eq!(data(&run, "late_note"), json!("accept"));
-    assert_eq!(data(&run, "reviews"), json!([{"score": 4}, {"score": 2}]));
+    assert_eq!(
+        data(&run, "reviews"),
+        json!([{"score": 4}, {"score": 2}, {"late_note": "accept"}])
+    );
+    assert_eq!(data(&run, "late_note"), Value::Null);
     run.assert_offered(&["decide"]);
     run.assert_tokens(&[("c{review_decide}", 1)]);
     assert_eq!(run.completed_tasks(), ["review"]);
