@@ -283,3 +283,42 @@ fn every_problem_is_reported_at_once() {
          net `sub`: task `s`: multiple-instance attributes: min must be at least 1"
     );
 }
+
+/// Two different arcs whose implicit conditions would get the same YAWL name
+/// (`a_b -> c` and `a -> b_c` both make `c{a_b_c}`) are refused, naming the condition.
+#[test]
+fn colliding_implicit_condition_names_are_refused() {
+    let spec = json!({
+        "id": "s", "root_net": "main",
+        "nets": [{
+            "id": "main",
+            "input_condition": {"id": "i"}, "output_condition": {"id": "o"},
+            "tasks": [
+                {"id": "a"}, {"id": "a_b"}, {"id": "b_c"}, {"id": "c"}
+            ],
+            "flows": [
+                {"from": "i", "to": "a"}, {"from": "i", "to": "a_b"},
+                {"from": "a_b", "to": "c"}, {"from": "a", "to": "b_c"},
+                {"from": "b_c", "to": "o"}, {"from": "c", "to": "o"}
+            ]
+        }]
+    });
+    assert_eq!(
+        problems(&spec),
+        [SpecProblem::DuplicateElement {
+            net: "main".into(),
+            element: "c{a_b_c}".into()
+        }]
+    );
+}
+
+/// An XOR or OR split with a single outgoing flow needs neither a predicate nor a
+/// default flag: that flow is the default.
+#[test]
+fn single_flow_of_an_xor_split_is_its_default() {
+    let mut spec = base();
+    task(&mut spec, "a")["split"] = json!("xor");
+    task(&mut spec, "b")["split"] = json!("or");
+    let text = serde_json::to_string(&spec).unwrap();
+    assert!(knhk_json::parse(&text).is_ok());
+}

@@ -6,6 +6,9 @@
 //! interrupts only ever add ticks. Run `cargo bench -p knhk-kernel --bench hot_path`;
 //! with `-- --test` (as CI does) it runs one short batch to prove it still works.
 
+// A benchmark is a harness like a test: a broken fixture should stop it loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 mod nets;
 
 use std::hint::black_box;
@@ -17,12 +20,16 @@ fn main() {
     let (batches, rounds) = if quick { (1, 10) } else { (15, 200_000) };
     let clock = quanta::Clock::new();
     println!("hot path: enablement test + firing, token circulating a ring of AND/AND tasks");
-    println!("{:>8} {:>14} {:>12} {:>10}", "places", "steps/batch", "ticks/step", "ns/step");
+    println!(
+        "{:>8} {:>14} {:>12} {:>10}",
+        "places", "steps/batch", "ticks/step", "ns/step"
+    );
     for places in [8usize, 64, 1024] {
         let spec = nets::compile(nets::ring(places));
         let net = spec.net(spec.root);
-        let ring: Vec<TaskIx> =
-            (0..places - 2).map(|k| net.task_ix(&format!("t{k}")).expect("ring task")).collect();
+        let ring: Vec<TaskIx> = (0..places - 2)
+            .map(|k| net.task_ix(&format!("t{k}")).expect("ring task"))
+            .collect();
         let mut marking = Marking::new(net);
         marking.add(net.place_ix("p0").expect("ring start"), 1);
         // Each round fires every task once, so steps per batch = rounds * places,

@@ -33,7 +33,10 @@ pub fn ring(places: usize) -> Value {
     let ring = places - 2;
     let conditions = (0..ring).map(|k| json!({"id": format!("p{k}")})).collect();
     let mut tasks = vec![json!({"id": "enter", "join": "and", "split": "and"})];
-    let mut flows = vec![json!({"from": "i", "to": "enter"}), json!({"from": "enter", "to": "p0"})];
+    let mut flows = vec![
+        json!({"from": "i", "to": "enter"}),
+        json!({"from": "enter", "to": "p0"}),
+    ];
     for k in 0..ring {
         tasks.push(json!({"id": format!("t{k}"), "join": "and", "split": "and"}));
         flows.push(json!({"from": format!("p{k}"), "to": format!("t{k}")}));
@@ -47,7 +50,9 @@ pub fn ring(places: usize) -> Value {
 
 /// `n` atomic tasks in sequence.
 pub fn sequence(n: usize) -> Value {
-    let tasks = (0..n).map(|k| json!({"id": format!("t{k}"), "kind": "atomic"})).collect();
+    let tasks = (0..n)
+        .map(|k| json!({"id": format!("t{k}"), "kind": "atomic"}))
+        .collect();
     let mut flows = vec![json!({"from": "i", "to": "t0"})];
     for k in 1..n {
         flows.push(json!({"from": format!("t{}", k - 1), "to": format!("t{k}")}));

@@ -13,7 +13,9 @@ pub struct Bitset {
 impl Bitset {
     /// The empty set over `len` indices.
     pub fn new(len: usize) -> Self {
-        Bitset { words: vec![0; len.div_ceil(64).max(1)].into_boxed_slice() }
+        Bitset {
+            words: vec![0; len.div_ceil(64).max(1)].into_boxed_slice(),
+        }
     }
 
     /// The number of words backing the set.
@@ -53,13 +55,19 @@ impl Bitset {
     /// Whether every member of `self` is in `other`.
     #[inline]
     pub fn is_subset(&self, other: &Bitset) -> bool {
-        self.words.iter().zip(other.words.iter()).all(|(a, b)| a & !b == 0)
+        self.words
+            .iter()
+            .zip(other.words.iter())
+            .all(|(a, b)| a & !b == 0)
     }
 
     /// Whether `self` and `other` share a member.
     #[inline]
     pub fn intersects(&self, other: &Bitset) -> bool {
-        self.words.iter().zip(other.words.iter()).any(|(a, b)| a & b != 0)
+        self.words
+            .iter()
+            .zip(other.words.iter())
+            .any(|(a, b)| a & b != 0)
     }
 
     /// Whether the set is empty.

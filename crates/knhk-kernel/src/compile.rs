@@ -21,17 +21,23 @@ use crate::orjoin::OrJoinCache;
 pub type Expr = Arc<dyn Expression>;
 
 /// Index of a net in a [`CompiledSpec`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct NetIx(pub u32);
 
 /// Index of a place (condition) in a [`CompiledNet`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct PlaceIx(pub u32);
 
 /// Index of a task in a [`CompiledNet`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct TaskIx(pub u32);
 
@@ -206,7 +212,10 @@ pub struct HotTask {
     pub produce_elsewhere: bool,
 }
 
-const _: () = assert!(std::mem::size_of::<HotTask>() <= 64, "a hot task fits a cache line");
+const _: () = assert!(
+    std::mem::size_of::<HotTask>() <= 64,
+    "a hot task fits a cache line"
+);
 
 impl HotTask {
     fn new(task: &CompiledTask) -> HotTask {
@@ -232,7 +241,11 @@ impl HotTask {
                 task.branches.iter().take(1).map(|b| b.place.0).collect()
             }
         };
-        let words: Vec<usize> = task.preset_places.iter().map(|p| p.0 as usize / 64).collect();
+        let words: Vec<usize> = task
+            .preset_places
+            .iter()
+            .map(|p| p.0 as usize / 64)
+            .collect();
         let one_word = words.windows(2).all(|w| w[0] == w[1]);
         if !task.plain
             || !one_word
@@ -299,7 +312,7 @@ pub enum CompileError {
         /// The flow's target.
         to: String,
         /// The expression error.
-        source: ExprError,
+        source: Box<ExprError>,
     },
     /// Another expression of a task does not compile.
     #[error("net `{net}`: task `{task}`: {what}: {source}")]
@@ -311,15 +324,19 @@ pub enum CompileError {
         /// Which expression (`input mapping x`, `MI split`, ...).
         what: String,
         /// The expression error.
-        source: ExprError,
+        source: Box<ExprError>,
     },
 }
 
 impl CompiledSpec {
     /// Compiles `spec`, compiling every expression with `evaluator`.
     pub fn compile(spec: &ValidSpec, evaluator: &dyn Evaluator) -> Result<Self, CompileError> {
-        let net_index: BTreeMap<&str, NetIx> =
-            spec.nets.iter().enumerate().map(|(i, n)| (n.id.as_str(), NetIx(i as u32))).collect();
+        let net_index: BTreeMap<&str, NetIx> = spec
+            .nets
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), NetIx(i as u32)))
+            .collect();
         let mut fallible = false;
         let nets = spec
             .nets
@@ -330,7 +347,13 @@ impl CompiledSpec {
             .get(spec.root_net.as_str())
             .copied()
             .unwrap_or_else(|| unreachable!("validated spec has its root net"));
-        Ok(CompiledSpec { id: spec.id.clone(), nets, root, fallible, or_join_cache: OrJoinCache::default() })
+        Ok(CompiledSpec {
+            id: spec.id.clone(),
+            nets,
+            root,
+            fallible,
+            or_join_cache: OrJoinCache::default(),
+        })
     }
 
     /// The net at `ix`.
@@ -367,8 +390,12 @@ fn compile_net(
     evaluator: &dyn Evaluator,
     fallible: &mut bool,
 ) -> Result<CompiledNet, CompileError> {
-    let task_ids: BTreeMap<String, TaskIx> =
-        net.tasks.iter().enumerate().map(|(i, t)| (t.id.clone(), TaskIx(i as u32))).collect();
+    let task_ids: BTreeMap<String, TaskIx> = net
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.clone(), TaskIx(i as u32)))
+        .collect();
     let mut places = Places::default();
     for condition in net.all_conditions() {
         places.add(condition.id.clone(), PlaceKind::Explicit);
@@ -382,8 +409,10 @@ fn compile_net(
         let to_task = task_ids.get(&flow.to).copied();
         match (from_task, to_task) {
             (Some(from), Some(to)) => {
-                let place =
-                    places.add(implicit_condition_id(&flow.from, &flow.to), PlaceKind::Implicit);
+                let place = places.add(
+                    implicit_condition_id(&flow.from, &flow.to),
+                    PlaceKind::Implicit,
+                );
                 arcs_out[from.0 as usize].push((flow, place));
                 presets[to.0 as usize].push(place);
             }
@@ -402,7 +431,10 @@ fn compile_net(
             triggers.push((i, place));
         }
     }
-    let Places { list: places, ids: place_ids } = places;
+    let Places {
+        list: places,
+        ids: place_ids,
+    } = places;
     let place_count = places.len();
     let mut consumers = vec![Vec::new(); place_count];
     let mut producers = vec![Vec::new(); place_count];
@@ -422,7 +454,7 @@ fn compile_net(
                 net: net.id.clone(),
                 task: task.id.clone(),
                 what,
-                source,
+                source: Box::new(source),
             }
         };
         let mut branches = Vec::new();
@@ -433,18 +465,21 @@ fn compile_net(
         let single = ordered.len() == 1;
         for (flow, place) in ordered {
             producers[place.0 as usize].push(ix);
-            let predicate = match (&flow.predicate, task.split) {
-                (Some(source), SplitCode::Xor | SplitCode::Or) => {
-                    *fallible = true;
-                    Some(evaluator.compile(source).map_err(|source| CompileError::Predicate {
-                        net: net.id.clone(),
-                        from: flow.from.clone(),
-                        to: flow.to.clone(),
-                        source,
-                    })?)
-                }
-                _ => None,
-            };
+            let predicate =
+                match (&flow.predicate, task.split) {
+                    (Some(source), SplitCode::Xor | SplitCode::Or) => {
+                        *fallible = true;
+                        Some(evaluator.compile(source).map_err(|source| {
+                            CompileError::Predicate {
+                                net: net.id.clone(),
+                                from: flow.from.clone(),
+                                to: flow.to.clone(),
+                                source: Box::new(source),
+                            }
+                        })?)
+                    }
+                    _ => None,
+                };
             branches.push(Branch {
                 place,
                 target: flow.to.clone(),
@@ -553,7 +588,11 @@ fn compile_net(
         .iter()
         .map(|v| (v.name.clone(), v.initial.clone().unwrap_or(Value::Null)))
         .collect();
-    let variables = net.variables.iter().map(|v| (v.name.clone(), v.data_type)).collect();
+    let variables = net
+        .variables
+        .iter()
+        .map(|v| (v.name.clone(), v.data_type))
+        .collect();
     Ok(CompiledNet {
         id: net.id.clone(),
         input: place_ids[&net.input_condition.id],

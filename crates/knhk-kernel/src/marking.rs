@@ -111,7 +111,9 @@ impl Marking {
     pub fn join_satisfied(&self, task: &CompiledTask) -> bool {
         match task.join {
             // A task without a preset can never receive a token, so never fires.
-            JoinCode::And => !task.preset_places.is_empty() && task.preset.is_subset(&self.occupied),
+            JoinCode::And => {
+                !task.preset_places.is_empty() && task.preset.is_subset(&self.occupied)
+            }
             JoinCode::Xor | JoinCode::Or => task.preset.intersects(&self.occupied),
         }
     }
@@ -119,9 +121,16 @@ impl Marking {
     /// The enablement test of a packed task: one word, one mask.
     #[inline]
     pub fn enables_packed(&self, hot: &HotTask) -> bool {
-        debug_assert!(hot.packed, "enables_packed on a task without the packed form");
+        debug_assert!(
+            hot.packed,
+            "enables_packed on a task without the packed form"
+        );
         let word = self.occupied.words()[hot.word as usize];
-        if hot.and_join { word & hot.mask == hot.mask } else { word & hot.mask != 0 }
+        if hot.and_join {
+            word & hot.mask == hot.mask
+        } else {
+            word & hot.mask != 0
+        }
     }
 
     /// Whether `task` may fire by the plain rules, taking thread merge into account.

@@ -422,6 +422,8 @@ fn cancel_case_mid_run_cancels_every_item_and_subnet() {
     assert_eq!(run.case.work_items().count(), 0);
     assert_eq!(run.case.net_instances().count(), 0);
     run.assert_tokens(&[]);
+    // The root net's data outlives the cancellation.
+    assert!(run.case.data().is_object());
     assert_refused(
         &mut run,
         complete_cmd(b, json!({})),
@@ -1208,6 +1210,9 @@ fn launch_data_errors() {
     assert_eq!(case.data(), json!({"amount": 5, "other": "x"}));
     let (case, _) = launch(json!({})).unwrap();
     assert_eq!(case.data(), json!({"amount": 0}));
+    // `null` leaves a typed variable unset, as a variable without an initial value is.
+    let (case, _) = launch(json!({"amount": null})).unwrap();
+    assert_eq!(case.data(), json!({"amount": null}));
 }
 
 /// A suspended case refuses work-item and task commands (`CaseNotRunning`) and a second
@@ -1400,6 +1405,18 @@ fn timer_on_executing_arms_on_start_and_fail_fails_the_case() {
     );
     let p = run.item("P");
     let t = run.item("T");
+    // An on-executing timer is not armed before its item starts, nor is there a timer
+    // on P at all: an expiry for either is refused and changes nothing.
+    assert_refused(
+        &mut run,
+        Command::TimerExpired { work_item: t },
+        CommandError::NoTimer { work_item: t },
+    );
+    assert_refused(
+        &mut run,
+        Command::TimerExpired { work_item: p },
+        CommandError::NoTimer { work_item: p },
+    );
     let events = ok(&mut run, start_cmd(t));
     assert_eq!(
         events,
@@ -1440,6 +1457,8 @@ fn timer_on_executing_arms_on_start_and_fail_fails_the_case() {
     );
     assert_eq!(run.case_state(), &failed);
     assert_eq!(run.case.work_items().count(), 0);
+    // A failed case still shows its data.
+    assert_eq!(run.case.data(), json!({}));
 }
 
 // ---- splits and deferred choice (Apromore pattern models) -------------------------

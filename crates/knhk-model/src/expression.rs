@@ -44,7 +44,10 @@ pub struct Scope<'a> {
 impl<'a> Scope<'a> {
     /// A scope of net data alone.
     pub fn data(data: &'a Value) -> Self {
-        Scope { data, bindings: &[] }
+        Scope {
+            data,
+            bindings: &[],
+        }
     }
 }
 

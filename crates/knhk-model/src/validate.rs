@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Deref;
 
-use crate::spec::{JoinCode, Net, SplitCode, Specification, TaskKind};
+use crate::spec::{JoinCode, Net, Specification, SplitCode, TaskKind};
 
 /// The name YAWL gives the implicit condition on an arc from task `source` to task
 /// `target`.
@@ -208,16 +208,24 @@ pub fn validate(spec: Specification) -> Result<ValidSpec, Vec<SpecProblem>> {
     let mut net_ids = BTreeSet::new();
     for net in &spec.nets {
         if !net_ids.insert(net.id.as_str()) {
-            problems.push(SpecProblem::DuplicateNet { net: net.id.clone() });
+            problems.push(SpecProblem::DuplicateNet {
+                net: net.id.clone(),
+            });
         }
     }
     if !spec.nets.is_empty() && !net_ids.contains(spec.root_net.as_str()) {
-        problems.push(SpecProblem::MissingRootNet { net: spec.root_net.clone() });
+        problems.push(SpecProblem::MissingRootNet {
+            net: spec.root_net.clone(),
+        });
     }
     for net in &spec.nets {
         check_net(net, &net_ids, &mut problems);
     }
-    if problems.is_empty() { Ok(ValidSpec(spec)) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(ValidSpec(spec))
+    } else {
+        Err(problems)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -231,9 +239,12 @@ enum Element {
 fn check_net(net: &Net, net_ids: &BTreeSet<&str>, problems: &mut Vec<SpecProblem>) {
     let id = || net.id.clone();
     let mut elements: BTreeMap<&str, Element> = BTreeMap::new();
-    let conditions = [(&net.input_condition, Element::Input), (&net.output_condition, Element::Output)]
-        .into_iter()
-        .chain(net.conditions.iter().map(|c| (c, Element::Condition)));
+    let conditions = [
+        (&net.input_condition, Element::Input),
+        (&net.output_condition, Element::Output),
+    ]
+    .into_iter()
+    .chain(net.conditions.iter().map(|c| (c, Element::Condition)));
     let ids = conditions
         .map(|(c, kind)| (c.id.as_str(), kind))
         .chain(net.tasks.iter().map(|t| (t.id.as_str(), Element::Task)));
@@ -241,7 +252,10 @@ fn check_net(net: &Net, net_ids: &BTreeSet<&str>, problems: &mut Vec<SpecProblem
         if element.is_empty() {
             problems.push(SpecProblem::EmptyId { net: id() });
         } else if elements.insert(element, kind).is_some() {
-            problems.push(SpecProblem::DuplicateElement { net: id(), element: element.to_owned() });
+            problems.push(SpecProblem::DuplicateElement {
+                net: id(),
+                element: element.to_owned(),
+            });
         }
     }
 
@@ -249,28 +263,62 @@ fn check_net(net: &Net, net_ids: &BTreeSet<&str>, problems: &mut Vec<SpecProblem
     let mut implicit = BTreeSet::new();
     for flow in &net.flows {
         let (from, to) = (flow.from.clone(), flow.to.clone());
-        let (Some(&source), Some(&target)) =
-            (elements.get(flow.from.as_str()), elements.get(flow.to.as_str()))
-        else {
-            let missing =
-                if elements.contains_key(flow.from.as_str()) { &flow.to } else { &flow.from };
-            problems.push(SpecProblem::DanglingFlow { net: id(), from, to, missing: missing.clone() });
+        let (Some(&source), Some(&target)) = (
+            elements.get(flow.from.as_str()),
+            elements.get(flow.to.as_str()),
+        ) else {
+            let missing = if elements.contains_key(flow.from.as_str()) {
+                &flow.to
+            } else {
+                &flow.from
+            };
+            problems.push(SpecProblem::DanglingFlow {
+                net: id(),
+                from,
+                to,
+                missing: missing.clone(),
+            });
             continue;
         };
         if !arcs.insert((flow.from.as_str(), flow.to.as_str())) {
-            problems.push(SpecProblem::DuplicateFlow { net: id(), from, to });
+            problems.push(SpecProblem::DuplicateFlow {
+                net: id(),
+                from,
+                to,
+            });
             continue;
         }
         if target == Element::Input {
-            problems.push(SpecProblem::FlowIntoInput { net: id(), from, to });
+            problems.push(SpecProblem::FlowIntoInput {
+                net: id(),
+                from,
+                to,
+            });
         } else if source == Element::Output {
-            problems.push(SpecProblem::FlowOutOfOutput { net: id(), from, to });
+            problems.push(SpecProblem::FlowOutOfOutput {
+                net: id(),
+                from,
+                to,
+            });
         } else if source != Element::Task && target != Element::Task {
-            problems.push(SpecProblem::ConditionToCondition { net: id(), from, to });
+            problems.push(SpecProblem::ConditionToCondition {
+                net: id(),
+                from,
+                to,
+            });
         } else if source == Element::Task && target == Element::Task {
-            implicit.insert(crate::implicit_condition_id(&flow.from, &flow.to));
+            // `a_b -> c` and `a -> b_c` would share the name `c{a_b_c}`.
+            let name = crate::implicit_condition_id(&flow.from, &flow.to);
+            if !implicit.insert(name.clone()) {
+                problems.push(SpecProblem::DuplicateElement {
+                    net: id(),
+                    element: name,
+                });
+            }
         }
-        if source != Element::Task && (flow.predicate.is_some() || flow.default || flow.ordering.is_some()) {
+        if source != Element::Task
+            && (flow.predicate.is_some() || flow.default || flow.ordering.is_some())
+        {
             problems.push(SpecProblem::BadFlow {
                 net: id(),
                 from: flow.from.clone(),
@@ -281,7 +329,10 @@ fn check_net(net: &Net, net_ids: &BTreeSet<&str>, problems: &mut Vec<SpecProblem
     }
     for name in &implicit {
         if elements.contains_key(name.as_str()) {
-            problems.push(SpecProblem::DuplicateElement { net: id(), element: name.clone() });
+            problems.push(SpecProblem::DuplicateElement {
+                net: id(),
+                element: name.clone(),
+            });
         }
     }
 
@@ -293,13 +344,21 @@ fn check_net(net: &Net, net_ids: &BTreeSet<&str>, problems: &mut Vec<SpecProblem
     for variable in &net.variables {
         let reason = if !variables.insert(variable.name.as_str()) {
             Some("declared twice")
-        } else if variable.initial.as_ref().is_some_and(|v| !variable.data_type.admits(v)) {
+        } else if variable
+            .initial
+            .as_ref()
+            .is_some_and(|v| !variable.data_type.admits(v))
+        {
             Some("initial value does not have the declared type")
         } else {
             None
         };
         if let Some(reason) = reason {
-            problems.push(SpecProblem::BadVariable { net: id(), variable: variable.name.clone(), reason });
+            problems.push(SpecProblem::BadVariable {
+                net: id(),
+                variable: variable.name.clone(),
+                reason,
+            });
         }
     }
 }
@@ -334,7 +393,9 @@ fn check_task(
     if task.kind != TaskKind::Atomic
         && (task.service.is_some() || !task.inputs.is_empty() || !task.outputs.is_empty())
     {
-        problems.push(bad("only an atomic task has `service`, `inputs` or `outputs`"));
+        problems.push(bad(
+            "only an atomic task has `service`, `inputs` or `outputs`",
+        ));
     }
     if task.kind == TaskKind::Empty && task.timer.is_some() {
         problems.push(bad("an empty task has no work item for a timer"));
@@ -342,14 +403,18 @@ fn check_task(
     if let Some(timer) = &task.timer
         && timer.duration_ms.is_some() == timer.expiry_ms.is_some()
     {
-        problems.push(bad("a timer needs exactly one of `duration_ms` and `expiry_ms`"));
+        problems.push(bad(
+            "a timer needs exactly one of `duration_ms` and `expiry_ms`",
+        ));
     }
     let preset = net.flows.iter().filter(|f| f.to == task.id).count();
     if let Some(partial) = &task.partial_join {
         if task.join != JoinCode::And {
             problems.push(bad("a partial join needs join code `and`"));
         } else if partial.required == 0 || partial.required as usize > preset {
-            problems.push(bad("a partial join needs 1 <= required <= number of incoming flows"));
+            problems.push(bad(
+                "a partial join needs 1 <= required <= number of incoming flows",
+            ));
         }
     }
     if task.thread_merge == Some(0) || task.thread_split == Some(0) {
@@ -401,8 +466,13 @@ fn check_split(net: &Net, task: &crate::Task, problems: &mut Vec<SpecProblem>) {
     };
     match task.split {
         SplitCode::And => {
-            if outgoing.iter().any(|f| f.predicate.is_some() || f.default || f.ordering.is_some()) {
-                problems.push(bad("AND-split flows carry no predicate, ordering or default"));
+            if outgoing
+                .iter()
+                .any(|f| f.predicate.is_some() || f.default || f.ordering.is_some())
+            {
+                problems.push(bad(
+                    "AND-split flows carry no predicate, ordering or default",
+                ));
             }
         }
         SplitCode::Xor | SplitCode::Or => {
@@ -414,12 +484,19 @@ fn check_split(net: &Net, task: &crate::Task, problems: &mut Vec<SpecProblem>) {
                     outgoing.len()
                 )));
             }
-            if outgoing.iter().any(|f| !f.default && f.predicate.is_none()) {
-                problems.push(bad("every flow of an XOR or OR split but the default needs a predicate"));
+            // A single outgoing flow is the default whether or not it says so.
+            if outgoing.len() > 1 && outgoing.iter().any(|f| !f.default && f.predicate.is_none()) {
+                problems.push(bad(
+                    "every flow of an XOR or OR split but the default needs a predicate",
+                ));
             }
             if task.split == SplitCode::Xor {
                 let mut orderings = BTreeSet::new();
-                if outgoing.iter().filter_map(|f| f.ordering).any(|o| !orderings.insert(o)) {
+                if outgoing
+                    .iter()
+                    .filter_map(|f| f.ordering)
+                    .any(|o| !orderings.insert(o))
+                {
                     problems.push(bad("XOR-split flows need distinct orderings"));
                 }
             }

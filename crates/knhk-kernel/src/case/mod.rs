@@ -9,6 +9,7 @@
 //! more is reported deadlocked, all within [`Limits::steps_max`].
 
 mod run;
+mod table;
 mod types;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use serde_json::{Map, Value};
 use crate::bitset::Bitset;
 use crate::compile::{CompiledSpec, NetIx, PlaceIx, TaskIx};
 use crate::marking::Marking;
+use table::TaskTable;
 
 pub use types::*;
 
@@ -34,6 +36,9 @@ pub struct Case {
     next_item: u64,
     next_instance: u32,
     rng: SplitMix64,
+    /// The root net's data once a cancellation or failure has dropped every net
+    /// instance, so that an ended case still shows its data.
+    final_data: Option<Map<String, Value>>,
 }
 
 /// One instance of a net within a case.
@@ -42,8 +47,8 @@ pub struct NetInstance {
     pub(crate) net: NetIx,
     pub(crate) marking: Marking,
     pub(crate) data: Map<String, Value>,
-    pub(crate) busy: BTreeMap<TaskIx, Activity>,
-    pub(crate) offers: BTreeMap<TaskIx, WorkItemId>,
+    pub(crate) busy: TaskTable<Activity>,
+    pub(crate) offers: TaskTable<WorkItemId>,
     pub(crate) partial: BTreeMap<TaskIx, PartialJoinState>,
     pub(crate) parent: Option<ParentSlot>,
     pub(crate) depth: u32,
@@ -116,7 +121,11 @@ impl Case {
         };
         let root = spec.net(spec.root);
         for (variable, data_type) in &root.variables {
-            if data.get(variable).is_some_and(|v| !data_type.admits(v)) {
+            // `null` leaves a variable unset, as a variable without an initial value is.
+            if data
+                .get(variable)
+                .is_some_and(|v| !v.is_null() && !data_type.admits(v))
+            {
                 return Err(LaunchError::VariableType {
                     variable: variable.clone(),
                     expected: *data_type,
@@ -132,6 +141,7 @@ impl Case {
             next_item: 1,
             next_instance: 0,
             rng: SplitMix64(seed),
+            final_data: None,
         };
         let mut events = Vec::new();
         case.start_net(spec.root, data, None, 0, &mut events);
@@ -144,7 +154,7 @@ impl Case {
         // Only a specification with expressions can fail after the case has begun to
         // change; plain nets are checked up front and skip the snapshot.
         let snapshot = self.spec.fallible.then(|| self.clone());
-        let mut events = Vec::new();
+        let mut events = Vec::with_capacity(8);
         match self.execute(command, &mut events) {
             Ok(()) => Ok(events),
             Err(error) => {
@@ -170,7 +180,9 @@ impl Case {
     pub fn data(&self) -> Value {
         self.instances
             .get(&ROOT_INSTANCE)
-            .map(|root| Value::Object(root.data.clone()))
+            .map(|root| &root.data)
+            .or(self.final_data.as_ref())
+            .map(|data| Value::Object(data.clone()))
             .unwrap_or(Value::Null)
     }
 
@@ -204,7 +216,12 @@ impl Case {
             .marking
             .occupied()
             .iter()
-            .map(|p| (net.places[p].id.clone(), instance.marking.count(PlaceIx(p as u32))))
+            .map(|p| {
+                (
+                    net.places[p].id.clone(),
+                    instance.marking.count(PlaceIx(p as u32)),
+                )
+            })
             .collect()
     }
 
@@ -214,7 +231,11 @@ impl Case {
             return Vec::new();
         };
         let net = self.spec.net(instance.net);
-        instance.busy.keys().map(|t| net.task(*t).id.clone()).collect()
+        instance
+            .busy
+            .keys()
+            .map(|t| net.task(t).id.clone())
+            .collect()
     }
 }
 

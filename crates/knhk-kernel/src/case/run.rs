@@ -7,26 +7,30 @@
 use std::collections::BTreeMap;
 
 use knhk_model::{
-    JoinCode, PartialJoinMode, Remainder, Scope, SplitCode, Termination,
-    TimerAction, TimerTrigger,
+    JoinCode, PartialJoinMode, Remainder, Scope, SplitCode, Termination, TimerAction, TimerTrigger,
 };
 use serde_json::{Map, Value};
 
+use super::table::TaskTable;
 use super::{
     Activity, Case, CaseState, Command, CommandError, Event, FailReason, NetInstance,
     NetInstanceId, ParentSlot, PartialJoinState, Slot, StuckPlace, WorkItem, WorkItemId,
     WorkItemRole, WorkItemStatus,
 };
+use crate::OrJoinFallback;
 use crate::bitset::Bitset;
 use crate::compile::{Body, CompiledNet, CompiledTask, NetIx, PlaceIx, TaskIx};
 use crate::marking::Marking;
 use crate::orjoin::OrJoinVerdict;
-use crate::OrJoinFallback;
 
 type Events = Vec<Event>;
 
 impl Case {
-    pub(super) fn execute(&mut self, command: &Command, ev: &mut Events) -> Result<(), CommandError> {
+    pub(super) fn execute(
+        &mut self,
+        command: &Command,
+        ev: &mut Events,
+    ) -> Result<(), CommandError> {
         match command {
             Command::SuspendCase => {
                 self.require_running()?;
@@ -35,13 +39,17 @@ impl Case {
             }
             Command::ResumeCase => {
                 if self.state != CaseState::Suspended {
-                    return Err(CommandError::CaseNotSuspended { state: self.state.name() });
+                    return Err(CommandError::CaseNotSuspended {
+                        state: self.state.name(),
+                    });
                 }
                 self.set_state(CaseState::Running, ev);
             }
             Command::CancelCase => {
                 if self.state.is_final() {
-                    return Err(CommandError::CaseNotRunning { state: self.state.name() });
+                    return Err(CommandError::CaseNotRunning {
+                        state: self.state.name(),
+                    });
                 }
                 self.end_case(CaseState::Cancelled, WorkItemStatus::Cancelled, ev);
                 return Ok(());
@@ -59,14 +67,20 @@ impl Case {
             Command::StartWorkItem { work_item } => {
                 let item = self.live_item(*work_item)?;
                 if item.status != WorkItemStatus::Enabled {
-                    return Err(CommandError::NotEnabled { work_item: *work_item, status: item.status });
+                    return Err(CommandError::NotEnabled {
+                        work_item: *work_item,
+                        status: item.status,
+                    });
                 }
                 self.start_item(*work_item, ev)
             }
             Command::CompleteWorkItem { work_item, output } => {
                 let item = self.live_item(*work_item)?;
                 if item.status != WorkItemStatus::Started {
-                    return Err(CommandError::NotStarted { work_item: *work_item, status: item.status });
+                    return Err(CommandError::NotStarted {
+                        work_item: *work_item,
+                        status: item.status,
+                    });
                 }
                 self.check_output(item, output)?;
                 self.complete_item(*work_item, output.clone(), ev)
@@ -79,24 +93,42 @@ impl Case {
                     message: message.clone(),
                 };
                 self.items.remove(work_item);
-                ev.push(Event::WorkItemFailed { work_item: *work_item });
+                ev.push(Event::WorkItemFailed {
+                    work_item: *work_item,
+                });
                 self.end_case(CaseState::Failed { reason }, WorkItemStatus::Withdrawn, ev);
                 Ok(())
             }
             Command::TimerExpired { work_item } => {
                 let item = self.live_item(*work_item)?;
-                let task = &self.spec.net(self.instances[&item.net_instance].net).tasks[item.task_ix as usize];
-                match task.timer.as_ref().map(|t| t.on_expiry) {
-                    Some(TimerAction::Fail) => self.execute_running(
-                        &Command::FailWorkItem { work_item: *work_item, message: "timer expired".to_owned() },
+                let task = &self.spec.net(self.instances[&item.net_instance].net).tasks
+                    [item.task_ix as usize];
+                let armed = task.timer.as_ref().filter(|t| {
+                    t.trigger == TimerTrigger::OnEnabled || item.status == WorkItemStatus::Started
+                });
+                let Some(timer) = armed else {
+                    return Err(CommandError::NoTimer {
+                        work_item: *work_item,
+                    });
+                };
+                match timer.on_expiry {
+                    TimerAction::Fail => self.execute_running(
+                        &Command::FailWorkItem {
+                            work_item: *work_item,
+                            message: "timer expired".to_owned(),
+                        },
                         ev,
                     ),
-                    _ => {
+                    TimerAction::Complete => {
                         if item.status == WorkItemStatus::Enabled {
                             self.start_item(*work_item, ev)?;
                             self.settle(ev)?;
                         }
-                        let data = self.items.get(work_item).map(|i| i.data.clone()).unwrap_or_default();
+                        let data = self
+                            .items
+                            .get(work_item)
+                            .map(|i| i.data.clone())
+                            .unwrap_or_default();
                         if self.items.contains_key(work_item) {
                             self.complete_item(*work_item, data, ev)?;
                         }
@@ -113,13 +145,18 @@ impl Case {
                 let task_ix = self.busy_task(*net_instance, task)?;
                 let net = self.net_of(*net_instance);
                 if net.task(task_ix).multiple_instance.is_none() {
-                    return Err(CommandError::NotMultipleInstance { task: task.clone(), needed: "" });
+                    return Err(CommandError::NotMultipleInstance {
+                        task: task.clone(),
+                        needed: "",
+                    });
                 }
                 self.exit_task(*net_instance, task_ix, ev)
             }
-            Command::AddInstance { net_instance, task, data } => {
-                self.add_instance(*net_instance, task, data, ev)
-            }
+            Command::AddInstance {
+                net_instance,
+                task,
+                data,
+            } => self.add_instance(*net_instance, task, data, ev),
             Command::Signal { name } => {
                 self.signal(name, ev);
                 Ok(())
@@ -132,7 +169,9 @@ impl Case {
         if self.state == CaseState::Running {
             Ok(())
         } else {
-            Err(CommandError::CaseNotRunning { state: self.state.name() })
+            Err(CommandError::CaseNotRunning {
+                state: self.state.name(),
+            })
         }
     }
 
@@ -145,7 +184,10 @@ impl Case {
     }
 
     fn busy_task(&self, instance: NetInstanceId, task: &str) -> Result<TaskIx, CommandError> {
-        let inst = self.instances.get(&instance).ok_or(CommandError::UnknownNetInstance(instance))?;
+        let inst = self
+            .instances
+            .get(&instance)
+            .ok_or(CommandError::UnknownNetInstance(instance))?;
         let net = self.spec.net(inst.net);
         let ix = net.task_ix(task).ok_or_else(|| CommandError::UnknownTask {
             net: net.id.clone(),
@@ -154,7 +196,9 @@ impl Case {
         if inst.busy.contains_key(&ix) {
             Ok(ix)
         } else {
-            Err(CommandError::TaskNotBusy { task: task.to_owned() })
+            Err(CommandError::TaskNotBusy {
+                task: task.to_owned(),
+            })
         }
     }
 
@@ -194,7 +238,13 @@ impl Case {
     /// tokens are dropped.
     fn end_case(&mut self, state: CaseState, status: WorkItemStatus, ev: &mut Events) {
         for id in std::mem::take(&mut self.items).into_keys() {
-            ev.push(Event::WorkItemWithdrawn { work_item: id, status });
+            ev.push(Event::WorkItemWithdrawn {
+                work_item: id,
+                status,
+            });
+        }
+        if let Some(root) = self.instances.remove(&super::ROOT_INSTANCE) {
+            self.final_data = Some(root.data);
         }
         self.instances.clear();
         self.set_state(state, ev);
@@ -221,15 +271,19 @@ impl Case {
             let parent_net = self.net_of(p.instance);
             (p.instance, parent_net.task(p.task).id.clone())
         });
-        ev.push(Event::NetStarted { net_instance: id, net: net.id.clone(), parent: parent_event });
+        ev.push(Event::NetStarted {
+            net_instance: id,
+            net: net.id.clone(),
+            parent: parent_event,
+        });
         self.instances.insert(
             id,
             NetInstance {
                 net: net_ix,
                 marking,
                 data: instance_data,
-                busy: BTreeMap::new(),
-                offers: BTreeMap::new(),
+                busy: TaskTable::new(net.tasks.len()),
+                offers: TaskTable::new(net.tasks.len()),
                 partial: BTreeMap::new(),
                 parent,
                 depth,
@@ -241,12 +295,17 @@ impl Case {
 
     /// Removes net instance `id` and everything running in it; its live work items
     /// leave with `status`.
-    fn drop_net(&mut self, id: NetInstanceId, status: WorkItemStatus, ev: &mut Events) -> Option<NetInstance> {
+    fn drop_net(
+        &mut self,
+        id: NetInstanceId,
+        status: WorkItemStatus,
+        ev: &mut Events,
+    ) -> Option<NetInstance> {
         let mut instance = self.instances.remove(&id)?;
-        for (_, item) in std::mem::take(&mut instance.offers) {
+        for (_, item) in instance.offers.drain().collect::<Vec<_>>() {
             self.withdraw_item(item, status, ev);
         }
-        for (_, activity) in std::mem::take(&mut instance.busy) {
+        for (_, activity) in instance.busy.drain().collect::<Vec<_>>() {
             self.drop_activity(activity, status, ev);
         }
         let detached: Vec<_> = self
@@ -275,28 +334,40 @@ impl Case {
 
     fn withdraw_item(&mut self, id: WorkItemId, status: WorkItemStatus, ev: &mut Events) {
         if let Some(item) = self.items.remove(&id) {
-            if item.role == WorkItemRole::Offer {
-                if let Some(instance) = self.instances.get_mut(&item.net_instance) {
-                    instance.offers.remove(&TaskIx(item.task_ix));
-                }
+            if item.role == WorkItemRole::Offer
+                && let Some(instance) = self.instances.get_mut(&item.net_instance)
+            {
+                instance.offers.remove(&TaskIx(item.task_ix));
             }
-            ev.push(Event::WorkItemWithdrawn { work_item: id, status });
+            ev.push(Event::WorkItemWithdrawn {
+                work_item: id,
+                status,
+            });
         }
     }
 
     fn cancel_activity(&mut self, instance: NetInstanceId, task: TaskIx, ev: &mut Events) {
-        let Some(inst) = self.instances.get_mut(&instance) else { return };
-        let Some(activity) = inst.busy.remove(&task) else { return };
+        let Some(inst) = self.instances.get_mut(&instance) else {
+            return;
+        };
+        let Some(activity) = inst.busy.remove(&task) else {
+            return;
+        };
         inst.dirty = true;
         let task_id = self.spec.net(inst.net).task(task).id.clone();
         self.drop_activity(activity, WorkItemStatus::Cancelled, ev);
-        ev.push(Event::TaskCancelled { net_instance: instance, task: task_id });
+        ev.push(Event::TaskCancelled {
+            net_instance: instance,
+            task: task_id,
+        });
     }
 
     /// A net instance reached its end: everything left in it is withdrawn, and its
     /// parent task instance (or the case) completes.
     fn complete_net(&mut self, id: NetInstanceId, ev: &mut Events) -> Result<(), CommandError> {
-        let Some(instance) = self.drop_net(id, WorkItemStatus::Withdrawn, ev) else { return Ok(()) };
+        let Some(instance) = self.drop_net(id, WorkItemStatus::Withdrawn, ev) else {
+            return Ok(());
+        };
         ev.push(Event::NetCompleted { net_instance: id });
         match instance.parent {
             None => {
@@ -304,7 +375,13 @@ impl Case {
                 let root_net = instance.net;
                 let mut marking = Marking::new(self.spec.net(root_net));
                 marking.add(self.spec.net(root_net).output, 1);
-                self.instances.insert(id, NetInstance { marking, ..instance });
+                self.instances.insert(
+                    id,
+                    NetInstance {
+                        marking,
+                        ..instance
+                    },
+                );
                 self.set_state(CaseState::Completed, ev);
                 Ok(())
             }
@@ -316,7 +393,8 @@ impl Case {
                 else {
                     return Ok(());
                 };
-                activity.slots[parent.slot as usize] = Slot::Completed(Value::Object(instance.data));
+                activity.slots[parent.slot as usize] =
+                    Slot::Completed(Value::Object(instance.data));
                 self.check_exit(parent.instance, parent.task, ev)
             }
         }
@@ -338,10 +416,22 @@ impl Case {
         let compiled = self.net_of(instance).task(task);
         let task_id = compiled.id.clone();
         let timer = compiled.timer.clone();
-        ev.push(Event::WorkItemEnabled { work_item: id, net_instance: instance, task: task_id.clone() });
+        ev.push(Event::WorkItemEnabled {
+            work_item: id,
+            net_instance: instance,
+            task: task_id.clone(),
+        });
         self.items.insert(
             id,
-            WorkItem { id, net_instance: instance, task: task_id, status, role, data, task_ix: task.0 },
+            WorkItem {
+                id,
+                net_instance: instance,
+                task: task_id,
+                status,
+                role,
+                data,
+                task_ix: task.0,
+            },
         );
         if status == WorkItemStatus::Started {
             ev.push(Event::WorkItemStarted { work_item: id });
@@ -352,7 +442,11 @@ impl Case {
                 TimerTrigger::OnExecuting => status == WorkItemStatus::Started,
             };
             if armed_now {
-                ev.push(Event::TimerArmed { work_item: id, duration_ms: timer.duration_ms, expiry_ms: timer.expiry_ms });
+                ev.push(Event::TimerArmed {
+                    work_item: id,
+                    duration_ms: timer.duration_ms,
+                    expiry_ms: timer.expiry_ms,
+                });
             }
         }
         id
@@ -380,22 +474,41 @@ impl Case {
         }
     }
 
-    fn arm_on_executing(&self, id: WorkItemId, task: TaskIx, instance: NetInstanceId, ev: &mut Events) {
-        if let Some(timer) = &self.net_of(instance).task(task).timer {
-            if timer.trigger == TimerTrigger::OnExecuting {
-                ev.push(Event::TimerArmed { work_item: id, duration_ms: timer.duration_ms, expiry_ms: timer.expiry_ms });
-            }
+    fn arm_on_executing(
+        &self,
+        id: WorkItemId,
+        task: TaskIx,
+        instance: NetInstanceId,
+        ev: &mut Events,
+    ) {
+        if let Some(timer) = &self.net_of(instance).task(task).timer
+            && timer.trigger == TimerTrigger::OnExecuting
+        {
+            ev.push(Event::TimerArmed {
+                work_item: id,
+                duration_ms: timer.duration_ms,
+                expiry_ms: timer.expiry_ms,
+            });
         }
     }
 
-    fn complete_item(&mut self, id: WorkItemId, output: Value, ev: &mut Events) -> Result<(), CommandError> {
-        let Some(item) = self.items.remove(&id) else { return Ok(()) };
+    fn complete_item(
+        &mut self,
+        id: WorkItemId,
+        output: Value,
+        ev: &mut Events,
+    ) -> Result<(), CommandError> {
+        let Some(item) = self.items.remove(&id) else {
+            return Ok(());
+        };
         ev.push(Event::WorkItemCompleted { work_item: id });
         let task = TaskIx(item.task_ix);
         match item.role {
             WorkItemRole::Instance { slot } => {
-                if let Some(activity) =
-                    self.instances.get_mut(&item.net_instance).and_then(|i| i.busy.get_mut(&task))
+                if let Some(activity) = self
+                    .instances
+                    .get_mut(&item.net_instance)
+                    .and_then(|i| i.busy.get_mut(&task))
                 {
                     activity.slots[slot as usize] = Slot::Completed(output);
                 }
@@ -421,40 +534,81 @@ impl Case {
     ) -> Result<(), CommandError> {
         let task_ix = self.busy_task(instance, task)?;
         let compiled = self.net_of(instance).task(task_ix);
-        let Some(mi) = compiled.multiple_instance.as_ref().filter(|mi| mi.creation == knhk_model::CreationMode::Dynamic)
+        let Some(mi) = compiled
+            .multiple_instance
+            .as_ref()
+            .filter(|mi| mi.creation == knhk_model::CreationMode::Dynamic)
         else {
-            return Err(CommandError::NotMultipleInstance { task: task.to_owned(), needed: "dynamic" });
+            return Err(CommandError::NotMultipleInstance {
+                task: task.to_owned(),
+                needed: "dynamic",
+            });
         };
         let max = mi.max.min(self.limits.mi_instances_max);
         let inst = &self.instances[&instance];
         let element = (mi.item.as_str(), data);
         let item_data = instance_input(self.net_of(instance), compiled, &inst.data, Some(element))?;
-        let activity = &inst.busy[&task_ix];
-        let live = activity.slots.iter().filter(|s| !matches!(s, Slot::Completed(_))).count() as u64;
+        let Some(activity) = inst.busy.get(&task_ix) else {
+            return Err(CommandError::TaskNotBusy {
+                task: task.to_owned(),
+            });
+        };
+        let live = activity
+            .slots
+            .iter()
+            .filter(|s| !matches!(s, Slot::Completed(_)))
+            .count() as u64;
         let total = activity.slots.len() as u64;
         if total + 1 > u64::from(max) || live + 1 > u64::from(max) {
-            return Err(CommandError::InstanceCount { task: task.to_owned(), count: total + 1, min: mi.min, max });
+            return Err(CommandError::InstanceCount {
+                task: task.to_owned(),
+                count: total + 1,
+                min: mi.min,
+                max,
+            });
         }
         let slot = activity.slots.len() as u32;
         if let Body::Composite(sub) = compiled.body {
             // A composite task's new instance is a new subnet instance, as when it fired.
             let depth = inst.depth + 1;
             if depth > self.limits.subnet_depth_max {
-                return Err(CommandError::SubnetDepth { task: task.to_owned(), depth_max: self.limits.subnet_depth_max });
+                return Err(CommandError::SubnetDepth {
+                    task: task.to_owned(),
+                    depth_max: self.limits.subnet_depth_max,
+                });
             }
             let fields = match item_data {
                 Value::Object(fields) => fields,
                 _ => Map::new(),
             };
-            let parent = ParentSlot { instance, task: task_ix, slot };
+            let parent = ParentSlot {
+                instance,
+                task: task_ix,
+                slot,
+            };
             let id = self.start_net(sub, fields, Some(parent), depth, ev);
-            if let Some(activity) = self.instances.get_mut(&instance).and_then(|i| i.busy.get_mut(&task_ix)) {
+            if let Some(activity) = self
+                .instances
+                .get_mut(&instance)
+                .and_then(|i| i.busy.get_mut(&task_ix))
+            {
                 activity.slots.push(Slot::Subnet(id));
             }
             return Ok(());
         }
-        let id = self.new_item(instance, task_ix, WorkItemRole::Instance { slot }, WorkItemStatus::Enabled, item_data, ev);
-        if let Some(activity) = self.instances.get_mut(&instance).and_then(|i| i.busy.get_mut(&task_ix)) {
+        let id = self.new_item(
+            instance,
+            task_ix,
+            WorkItemRole::Instance { slot },
+            WorkItemStatus::Enabled,
+            item_data,
+            ev,
+        );
+        if let Some(activity) = self
+            .instances
+            .get_mut(&instance)
+            .and_then(|i| i.busy.get_mut(&task_ix))
+        {
             activity.slots.push(Slot::Item(id));
         }
         Ok(())
@@ -486,7 +640,10 @@ impl Case {
                 }
             }
         }
-        ev.push(Event::SignalReceived { name: name.to_owned(), taken_by });
+        ev.push(Event::SignalReceived {
+            name: name.to_owned(),
+            taken_by,
+        });
     }
 
     // ---- firing and exiting --------------------------------------------------------
@@ -547,7 +704,14 @@ impl Case {
                             self.arm_on_executing(id, task_ix, instance, ev);
                             id
                         }
-                        _ => self.new_item(instance, task_ix, role, WorkItemStatus::Enabled, data, ev),
+                        _ => self.new_item(
+                            instance,
+                            task_ix,
+                            role,
+                            WorkItemStatus::Enabled,
+                            data,
+                            ev,
+                        ),
                     };
                     slots.push(Slot::Item(id));
                 }
@@ -558,8 +722,18 @@ impl Case {
                         Value::Object(fields) => fields,
                         _ => Map::new(),
                     };
-                    let parent = ParentSlot { instance, task: task_ix, slot: k as u32 };
-                    slots.push(Slot::Subnet(self.start_net(sub, fields, Some(parent), depth + 1, ev)));
+                    let parent = ParentSlot {
+                        instance,
+                        task: task_ix,
+                        slot: k as u32,
+                    };
+                    slots.push(Slot::Subnet(self.start_net(
+                        sub,
+                        fields,
+                        Some(parent),
+                        depth + 1,
+                        ev,
+                    )));
                 }
             }
         }
@@ -572,7 +746,13 @@ impl Case {
     /// Fires and completes a routing task that needs none of the general rules (empty,
     /// packed for the hot path, no cancellation set, no thread split, no random XOR
     /// choice) through [`Marking::fire_plain`]. Returns whether it did.
-    fn fire_routing(&mut self, instance: NetInstanceId, net: &CompiledNet, task_ix: TaskIx, ev: &mut Events) -> bool {
+    fn fire_routing(
+        &mut self,
+        instance: NetInstanceId,
+        net: &CompiledNet,
+        task_ix: TaskIx,
+        ev: &mut Events,
+    ) -> bool {
         let task = net.task(task_ix);
         let hot = &net.hot[task_ix.0 as usize];
         let routing = task.body == Body::Empty
@@ -581,29 +761,43 @@ impl Case {
             && task.cancel_tasks.is_empty()
             && task.cancel_places.is_empty()
             && task.thread_split == 1;
-        let Some(inst) = self.instances.get_mut(&instance).filter(|_| routing) else { return false };
+        let Some(inst) = self.instances.get_mut(&instance).filter(|_| routing) else {
+            return false;
+        };
         if !inst.marking.fire_plain(net, task_ix) {
             return false;
         }
         inst.dirty = true;
-        ev.push(Event::TaskFired { net_instance: instance, task: task.id.clone(), instances: 1 });
-        ev.push(Event::TaskCompleted { net_instance: instance, task: task.id.clone() });
+        ev.push(Event::TaskFired {
+            net_instance: instance,
+            task: task.id.clone(),
+            instances: 1,
+        });
+        ev.push(Event::TaskCompleted {
+            net_instance: instance,
+            task: task.id.clone(),
+        });
         true
     }
 
     /// Takes the tokens `task` consumes when it fires.
     fn consume(&mut self, instance: NetInstanceId, task: &CompiledTask, task_ix: TaskIx) {
-        let Some(inst) = self.instances.get_mut(&instance) else { return };
+        let Some(inst) = self.instances.get_mut(&instance) else {
+            return;
+        };
         inst.dirty = true;
         let marking = &mut inst.marking;
         if let Some((_, _, place)) = task.trigger {
             marking.take(place, 1);
         }
         if let Some((_, mode)) = task.partial_join {
-            let state = inst.partial.entry(task_ix).or_insert_with(|| PartialJoinState {
-                arrived: Bitset::new(marking.places()),
-                fired: false,
-            });
+            let state = inst
+                .partial
+                .entry(task_ix)
+                .or_insert_with(|| PartialJoinState {
+                    arrived: Bitset::new(marking.places()),
+                    fired: false,
+                });
             for place in &task.preset_places {
                 let p = place.0 as usize;
                 if !state.arrived.contains(p) && marking.take(*place, 1) == 1 {
@@ -630,11 +824,16 @@ impl Case {
             }
             JoinCode::Xor => {
                 // YAWL takes the token from a randomly chosen marked preset place.
-                let marked: Vec<_> =
-                    task.preset_places.iter().filter(|p| marking.count(**p) >= n).collect();
-                if !marked.is_empty() {
-                    let choice = marked[self.rng.below(marked.len())];
-                    marking.take(*choice, n);
+                let ready = |p: &&PlaceIx| marking.count(**p) >= n;
+                let marked = task.preset_places.iter().filter(ready).count();
+                if marked > 0 {
+                    let choice = match marked {
+                        1 => 0,
+                        _ => self.rng.below(marked),
+                    };
+                    if let Some(place) = task.preset_places.iter().filter(ready).nth(choice) {
+                        marking.take(*place, n);
+                    }
                 }
             }
         }
@@ -658,9 +857,9 @@ impl Case {
             None => vec![instance_input(net, task, data, None)?; mi.min as usize],
             Some(split) => {
                 let object = Value::Object(data.clone());
-                let value = split
-                    .evaluate(&Scope::data(&object))
-                    .map_err(|e| CommandError::expression(&net.id, &task.id, "multiple-instance split", e))?;
+                let value = split.evaluate(&Scope::data(&object)).map_err(|e| {
+                    CommandError::expression(&net.id, &task.id, "multiple-instance split", e)
+                })?;
                 let Value::Array(elements) = value else {
                     return Err(CommandError::Expression {
                         net: net.id.clone(),
@@ -671,7 +870,12 @@ impl Case {
                 };
                 let count = elements.len() as u64;
                 if count < u64::from(mi.min) || count > u64::from(max) {
-                    return Err(CommandError::InstanceCount { task: task.id.clone(), count, min: mi.min, max });
+                    return Err(CommandError::InstanceCount {
+                        task: task.id.clone(),
+                        count,
+                        min: mi.min,
+                        max,
+                    });
                 }
                 elements
                     .iter()
@@ -681,20 +885,38 @@ impl Case {
         };
         let count = inputs.len() as u64;
         if count < u64::from(mi.min) || count > u64::from(max) {
-            return Err(CommandError::InstanceCount { task: task.id.clone(), count, min: mi.min, max });
+            return Err(CommandError::InstanceCount {
+                task: task.id.clone(),
+                count,
+                min: mi.min,
+                max,
+            });
         }
         Ok(inputs)
     }
 
     /// Exits `task` if its instances say so: all done, the threshold reached, or the
     /// completion condition holding.
-    fn check_exit(&mut self, instance: NetInstanceId, task_ix: TaskIx, ev: &mut Events) -> Result<(), CommandError> {
-        let Some(activity) = self.instances.get(&instance).and_then(|i| i.busy.get(&task_ix)) else {
+    fn check_exit(
+        &mut self,
+        instance: NetInstanceId,
+        task_ix: TaskIx,
+        ev: &mut Events,
+    ) -> Result<(), CommandError> {
+        let Some(activity) = self
+            .instances
+            .get(&instance)
+            .and_then(|i| i.busy.get(&task_ix))
+        else {
             return Ok(());
         };
         let net = self.net_of(instance);
         let task = net.task(task_ix);
-        let completed = activity.slots.iter().filter(|s| matches!(s, Slot::Completed(_))).count();
+        let completed = activity
+            .slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Completed(_)))
+            .count();
         let active = activity.slots.len() - completed;
         let exit = match &task.multiple_instance {
             None => active == 0,
@@ -703,80 +925,115 @@ impl Case {
                     Some(threshold) => completed >= threshold as usize,
                     None => active == 0,
                 };
-                by_count || match &mi.completion {
-                    Some(condition) if completed > 0 => {
-                        let outputs = Value::Array(completed_outputs(activity));
-                        let (c, a) = (Value::from(completed), Value::from(active));
-                        let data = Value::Object(self.instances[&instance].data.clone());
-                        let bindings = [("completed", &c), ("active", &a), ("outputs", &outputs)];
-                        let scope = Scope { data: &data, bindings: &bindings };
-                        match condition.evaluate(&scope) {
-                            Ok(Value::Bool(b)) => b,
-                            Ok(other) => {
-                                return Err(CommandError::Expression {
-                                    net: net.id.clone(),
-                                    task: task.id.clone(),
-                                    what: "multiple-instance completion".to_owned(),
-                                    message: format!("`{}` gave {other}, not a boolean", condition.source()),
-                                });
-                            }
-                            Err(e) => {
-                                return Err(CommandError::expression(
-                                    &net.id,
-                                    &task.id,
-                                    "multiple-instance completion",
-                                    e,
-                                ));
+                by_count
+                    || match &mi.completion {
+                        Some(condition) if completed > 0 => {
+                            let outputs = Value::Array(completed_outputs(activity));
+                            let (c, a) = (Value::from(completed), Value::from(active));
+                            let data = Value::Object(self.instances[&instance].data.clone());
+                            let bindings =
+                                [("completed", &c), ("active", &a), ("outputs", &outputs)];
+                            let scope = Scope {
+                                data: &data,
+                                bindings: &bindings,
+                            };
+                            match condition.evaluate(&scope) {
+                                Ok(Value::Bool(b)) => b,
+                                Ok(other) => {
+                                    return Err(CommandError::Expression {
+                                        net: net.id.clone(),
+                                        task: task.id.clone(),
+                                        what: "multiple-instance completion".to_owned(),
+                                        message: format!(
+                                            "`{}` gave {other}, not a boolean",
+                                            condition.source()
+                                        ),
+                                    });
+                                }
+                                Err(e) => {
+                                    return Err(CommandError::expression(
+                                        &net.id,
+                                        &task.id,
+                                        "multiple-instance completion",
+                                        e,
+                                    ));
+                                }
                             }
                         }
+                        _ => false,
                     }
-                    _ => false,
-                }
             }
         };
-        if exit { self.exit_task(instance, task_ix, ev) } else { Ok(()) }
+        if exit {
+            self.exit_task(instance, task_ix, ev)
+        } else {
+            Ok(())
+        }
     }
 
     /// Completes `task`: output data, unfinished instances, cancellation set, split.
-    fn exit_task(&mut self, instance: NetInstanceId, task_ix: TaskIx, ev: &mut Events) -> Result<(), CommandError> {
+    fn exit_task(
+        &mut self,
+        instance: NetInstanceId,
+        task_ix: TaskIx,
+        ev: &mut Events,
+    ) -> Result<(), CommandError> {
         let spec = std::sync::Arc::clone(&self.spec);
-        let Some(inst) = self.instances.get_mut(&instance) else { return Ok(()) };
+        let Some(inst) = self.instances.get_mut(&instance) else {
+            return Ok(());
+        };
         let net = spec.net(inst.net);
         let task = net.task(task_ix);
-        let Some(activity) = inst.busy.remove(&task_ix) else { return Ok(()) };
+        let Some(activity) = inst.busy.remove(&task_ix) else {
+            return Ok(());
+        };
         inst.dirty = true;
-        let outputs = completed_outputs(&activity);
-        let continue_rest = task.multiple_instance.as_ref().is_some_and(|mi| mi.remainder == Remainder::Continue);
-        for slot in &activity.slots {
+        let continue_rest = task
+            .multiple_instance
+            .as_ref()
+            .is_some_and(|mi| mi.remainder == Remainder::Continue);
+        let mut outputs = Vec::new();
+        for slot in activity.slots {
             match slot {
                 Slot::Item(item) if continue_rest => {
-                    if let Some(item) = self.items.get_mut(item) {
+                    if let Some(item) = self.items.get_mut(&item) {
                         item.role = WorkItemRole::Detached;
                     }
                 }
-                Slot::Item(item) => self.withdraw_item(*item, WorkItemStatus::Withdrawn, ev),
+                Slot::Item(item) => self.withdraw_item(item, WorkItemStatus::Withdrawn, ev),
                 Slot::Subnet(sub) => {
-                    self.drop_net(*sub, WorkItemStatus::Withdrawn, ev);
+                    self.drop_net(sub, WorkItemStatus::Withdrawn, ev);
                 }
-                Slot::Completed(_) => {}
+                Slot::Completed(output) => outputs.push(output),
             }
         }
         match &task.multiple_instance {
             Some(_) => self.apply_output(instance, task_ix, &Value::Array(outputs), true)?,
             None if task.body != Body::Empty => {
-                let output = outputs.into_iter().next().unwrap_or(Value::Null);
+                let output = outputs.pop().unwrap_or(Value::Null);
                 self.apply_output(instance, task_ix, &output, false)?;
             }
             None => {}
         }
         self.apply_cancellation(instance, task_ix, ev);
-        let chosen = self.choose_branches(instance, task)?;
-        if let Some(inst) = self.instances.get_mut(&instance) {
-            for place in chosen {
-                inst.marking.add(place, task.thread_split);
+        if task.split == SplitCode::And {
+            if let Some(inst) = self.instances.get_mut(&instance) {
+                for branch in &task.branches {
+                    inst.marking.add(branch.place, task.thread_split);
+                }
+            }
+        } else {
+            let chosen = self.choose_branches(instance, task)?;
+            if let Some(inst) = self.instances.get_mut(&instance) {
+                for place in chosen {
+                    inst.marking.add(place, task.thread_split);
+                }
             }
         }
-        ev.push(Event::TaskCompleted { net_instance: instance, task: task.id.clone() });
+        ev.push(Event::TaskCompleted {
+            net_instance: instance,
+            task: task.id.clone(),
+        });
         Ok(())
     }
 
@@ -791,25 +1048,37 @@ impl Case {
         output: &Value,
         many: bool,
     ) -> Result<(), CommandError> {
-        let Case { spec, instances, .. } = self;
-        let Some(inst) = instances.get_mut(&instance) else { return Ok(()) };
+        let Case {
+            spec, instances, ..
+        } = self;
+        let Some(inst) = instances.get_mut(&instance) else {
+            return Ok(());
+        };
         let net = spec.net(inst.net);
         let task = net.task(task_ix);
-        if many {
-            if let Some(variable) = task.multiple_instance.as_ref().and_then(|mi| mi.aggregate.as_ref()) {
-                inst.data.insert(variable.clone(), output.clone());
-            }
+        if many
+            && let Some(variable) = task
+                .multiple_instance
+                .as_ref()
+                .and_then(|mi| mi.aggregate.as_ref())
+        {
+            inst.data.insert(variable.clone(), output.clone());
         }
         if task.output_mappings.is_empty() {
-            let objects: Vec<&Value> = match output {
-                Value::Array(items) if many => items.iter().collect(),
-                single => vec![single],
+            let objects = match output {
+                Value::Array(items) if many => items.as_slice(),
+                single => std::slice::from_ref(single),
             };
-            let aggregated = many && task.multiple_instance.as_ref().is_some_and(|mi| mi.aggregate.is_some());
+            let aggregated = many
+                && task
+                    .multiple_instance
+                    .as_ref()
+                    .is_some_and(|mi| mi.aggregate.is_some());
             if !aggregated {
                 for object in objects {
                     if let Value::Object(fields) = object {
-                        inst.data.extend(fields.clone());
+                        inst.data
+                            .extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
                     }
                 }
             }
@@ -817,10 +1086,18 @@ impl Case {
         }
         let data = Value::Object(inst.data.clone());
         let bindings = [("output", output)];
-        let scope = Scope { data: &data, bindings: &bindings };
+        let scope = Scope {
+            data: &data,
+            bindings: &bindings,
+        };
         for (variable, expression) in &task.output_mappings {
             let value = expression.evaluate(&scope).map_err(|e| {
-                CommandError::expression(&net.id, &task.id, &format!("output mapping `{variable}`"), e)
+                CommandError::expression(
+                    &net.id,
+                    &task.id,
+                    &format!("output mapping `{variable}`"),
+                    e,
+                )
             })?;
             inst.data.insert(variable.clone(), value);
         }
@@ -831,12 +1108,29 @@ impl Case {
     /// task's aggregate variable if it has one, else merged into the net data. The
     /// task's output mappings are not run: they are written for the array of outputs
     /// the task had at its exit.
-    fn apply_detached_output(&mut self, instance: NetInstanceId, task_ix: TaskIx, output: Value) -> Result<(), CommandError> {
-        let Case { spec, instances, .. } = self;
-        let Some(inst) = instances.get_mut(&instance) else { return Ok(()) };
+    fn apply_detached_output(
+        &mut self,
+        instance: NetInstanceId,
+        task_ix: TaskIx,
+        output: Value,
+    ) -> Result<(), CommandError> {
+        let Case {
+            spec, instances, ..
+        } = self;
+        let Some(inst) = instances.get_mut(&instance) else {
+            return Ok(());
+        };
         let task = spec.net(inst.net).task(task_ix);
-        match task.multiple_instance.as_ref().and_then(|mi| mi.aggregate.as_ref()) {
-            Some(variable) => match inst.data.entry(variable.clone()).or_insert_with(|| Value::Array(Vec::new())) {
+        match task
+            .multiple_instance
+            .as_ref()
+            .and_then(|mi| mi.aggregate.as_ref())
+        {
+            Some(variable) => match inst
+                .data
+                .entry(variable.clone())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
                 Value::Array(outputs) => outputs.push(output),
                 other => *other = Value::Array(vec![other.take(), output]),
             },
@@ -855,14 +1149,20 @@ impl Case {
             return;
         }
         let spec = std::sync::Arc::clone(&self.spec);
-        let Some(inst) = self.instances.get_mut(&instance) else { return };
+        let Some(inst) = self.instances.get_mut(&instance) else {
+            return;
+        };
         let net = spec.net(inst.net);
         let task = net.task(task_ix);
         inst.dirty = true;
         for place in task.cancel_places.iter() {
             let tokens = inst.marking.clear(PlaceIx(place as u32));
             if tokens > 0 {
-                ev.push(Event::TokensRemoved { net_instance: instance, place: net.places[place].id.clone(), tokens });
+                ev.push(Event::TokensRemoved {
+                    net_instance: instance,
+                    place: net.places[place].id.clone(),
+                    tokens,
+                });
             }
         }
         for member in &task.cancel_tasks {
@@ -876,14 +1176,17 @@ impl Case {
     }
 
     /// The places a completing task puts tokens in, by its split.
-    fn choose_branches(&self, instance: NetInstanceId, task: &CompiledTask) -> Result<Vec<PlaceIx>, CommandError> {
-        if task.split == SplitCode::And {
-            return Ok(task.branches.iter().map(|b| b.place).collect());
-        }
+    fn choose_branches(
+        &self,
+        instance: NetInstanceId,
+        task: &CompiledTask,
+    ) -> Result<Vec<PlaceIx>, CommandError> {
         let net = self.net_of(instance);
         let data = Value::Object(self.instances[&instance].data.clone());
         let holds = |branch: &crate::compile::Branch| -> Result<bool, CommandError> {
-            let Some(predicate) = &branch.predicate else { return Ok(true) };
+            let Some(predicate) = &branch.predicate else {
+                return Ok(true);
+            };
             let error = |message: String| CommandError::Predicate {
                 net: net.id.clone(),
                 from: task.id.clone(),
@@ -927,7 +1230,7 @@ impl Case {
                     chosen.extend(default.map(|b| b.place));
                 }
             }
-            SplitCode::And => {}
+            SplitCode::And => chosen.extend(task.branches.iter().map(|b| b.place)),
         }
         Ok(chosen)
     }
@@ -945,7 +1248,9 @@ impl Case {
             }
             steps += 1;
             if steps > self.limits.steps_max {
-                let reason = FailReason::StepBudgetExhausted { steps: self.limits.steps_max };
+                let reason = FailReason::StepBudgetExhausted {
+                    steps: self.limits.steps_max,
+                };
                 self.end_case(CaseState::Failed { reason }, WorkItemStatus::Withdrawn, ev);
                 return Ok(());
             }
@@ -958,7 +1263,12 @@ impl Case {
 
     /// Makes one change that needs no command, if there is one. Returns whether it did.
     fn step(&mut self, ev: &mut Events) -> Result<bool, CommandError> {
-        while let Some(id) = self.instances.iter().find(|(_, i)| i.dirty).map(|(id, _)| *id) {
+        while let Some(id) = self
+            .instances
+            .iter()
+            .find(|(_, i)| i.dirty)
+            .map(|(id, _)| *id)
+        {
             if self.step_instance(id, ev)? {
                 return Ok(true);
             }
@@ -1011,12 +1321,16 @@ impl Case {
         let spec = std::sync::Arc::clone(&self.spec);
         let net = spec.net(self.instances[&id].net);
         for ix in net.triggered.iter().copied() {
-            let Some((_, false, place)) = net.task(ix).trigger else { continue };
+            let Some((_, false, place)) = net.task(ix).trigger else {
+                continue;
+            };
             let inst = &self.instances[&id];
-            if inst.marking.count(place) > 0 && !inst.busy.contains_key(&ix) && !self.control_flow_ready(id, ix) {
-                if let Some(inst) = self.instances.get_mut(&id) {
-                    inst.marking.clear(place);
-                }
+            if inst.marking.count(place) > 0
+                && !inst.busy.contains_key(&ix)
+                && !self.control_flow_ready(id, ix)
+                && let Some(inst) = self.instances.get_mut(&id)
+            {
+                inst.marking.clear(place);
             }
         }
     }
@@ -1027,10 +1341,16 @@ impl Case {
         let inst = &self.instances[&id];
         let net = self.spec.net(inst.net);
         // Only a task with a marked preset place can be enabled.
-        let mut enabled: Vec<TaskIx> =
-            inst.marking.occupied().iter().flat_map(|p| net.consumers[p].iter().copied()).collect();
-        enabled.sort_unstable();
-        enabled.dedup();
+        let mut enabled: Vec<TaskIx> = Vec::new();
+        let mut places = 0;
+        for p in inst.marking.occupied().iter() {
+            enabled.extend_from_slice(&net.consumers[p]);
+            places += 1;
+        }
+        if places > 1 {
+            enabled.sort_unstable();
+            enabled.dedup();
+        }
         enabled.retain(|ix| {
             let task = net.task(*ix);
             if inst.busy.contains_key(ix) {
@@ -1074,7 +1394,8 @@ impl Case {
                 .preset_places
                 .iter()
                 .filter(|p| {
-                    inst.marking.count(**p) > 0 || state.is_some_and(|s| s.arrived.contains(p.0 as usize))
+                    inst.marking.count(**p) > 0
+                        || state.is_some_and(|s| s.arrived.contains(p.0 as usize))
                 })
                 .count();
             return arrived >= required as usize;
@@ -1101,7 +1422,10 @@ impl Case {
             OrJoinVerdict::Enabled => true,
             OrJoinVerdict::NotEnabled => false,
             OrJoinVerdict::Unknown => {
-                ev.push(Event::OrJoinUndecided { net_instance: id, task: task.id.clone() });
+                ev.push(Event::OrJoinUndecided {
+                    net_instance: id,
+                    task: task.id.clone(),
+                });
                 self.limits.or_join_fallback == OrJoinFallback::Fire
             }
         }
@@ -1110,8 +1434,12 @@ impl Case {
     /// A blocking partial join that has fired absorbs one token from each branch that
     /// has not arrived yet, and resets once every branch has.
     fn absorb_partial_arrivals(&mut self, id: NetInstanceId) -> bool {
-        let Case { spec, instances, .. } = self;
-        let Some(inst) = instances.get_mut(&id) else { return false };
+        let Case {
+            spec, instances, ..
+        } = self;
+        let Some(inst) = instances.get_mut(&id) else {
+            return false;
+        };
         if inst.partial.is_empty() {
             return false;
         }
@@ -1130,7 +1458,8 @@ impl Case {
                 }
             }
         }
-        inst.partial.retain(|ix, state| !net.task(*ix).preset.is_subset(&state.arrived));
+        inst.partial
+            .retain(|ix, state| !net.task(*ix).preset.is_subset(&state.arrived));
         changed
     }
 
@@ -1161,13 +1490,25 @@ impl Case {
             .copied()
             .filter(|t| *t == first || (automatic(t) && net.task(*t).preset.intersects(&shared)))
             .collect();
-        let composites: Vec<TaskIx> =
-            group.iter().copied().filter(|t| matches!(net.task(*t).body, Body::Composite(_))).collect();
-        let pool = if composites.is_empty() { group } else { composites };
+        let composites: Vec<TaskIx> = group
+            .iter()
+            .copied()
+            .filter(|t| matches!(net.task(*t).body, Body::Composite(_)))
+            .collect();
+        let pool = if composites.is_empty() {
+            group
+        } else {
+            composites
+        };
         Some(pool[self.rng.below(pool.len())])
     }
 
-    fn make_offers(&mut self, id: NetInstanceId, enabled: &[TaskIx], ev: &mut Events) -> Result<(), CommandError> {
+    fn make_offers(
+        &mut self,
+        id: NetInstanceId,
+        enabled: &[TaskIx],
+        ev: &mut Events,
+    ) -> Result<(), CommandError> {
         for task in enabled {
             let inst = &self.instances[&id];
             if inst.offers.contains_key(task) {
@@ -1175,7 +1516,14 @@ impl Case {
             }
             let net = self.spec.net(inst.net);
             let data = instance_input(net, net.task(*task), &inst.data, None)?;
-            let item = self.new_item(id, *task, WorkItemRole::Offer, WorkItemStatus::Enabled, data, ev);
+            let item = self.new_item(
+                id,
+                *task,
+                WorkItemRole::Offer,
+                WorkItemStatus::Enabled,
+                data,
+                ev,
+            );
             if let Some(inst) = self.instances.get_mut(&id) {
                 inst.offers.insert(*task, item);
             }
@@ -1237,7 +1585,10 @@ fn instance_input(
     } else {
         let object = Value::Object(data.clone());
         let bindings: Vec<(&str, &Value)> = element.into_iter().collect();
-        let scope = Scope { data: &object, bindings: &bindings };
+        let scope = Scope {
+            data: &object,
+            bindings: &bindings,
+        };
         let mut input = Map::new();
         for (field, expression) in &task.input_mappings {
             let value = expression.evaluate(&scope).map_err(|e| {

@@ -410,6 +410,12 @@ pub enum CommandError {
         /// What is wrong.
         reason: String,
     },
+    /// The work item has no armed timer to expire.
+    #[error("work item {work_item:?} has no armed timer")]
+    NoTimer {
+        /// The work item.
+        work_item: WorkItemId,
+    },
     /// No live net instance has this id.
     #[error("no live net instance {0:?}")]
     UnknownNetInstance(NetInstanceId),

@@ -2,6 +2,7 @@
 //! act on work items by task id, and assert offers, tokens, state and data.
 
 #![allow(dead_code, unreachable_pub)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
