@@ -75,3 +75,49 @@ pub fn and_split_join(branches: usize) -> Value {
     flows.push(json!({"from": "join", "to": "o"}));
     net(tasks, vec![], flows)
 }
+
+/// YAWL's `YAWLOrJoinTestSpecificationLongLoops.xml` (yawl-reference.md §3), from
+/// `fixtures/long_loops.json`: q AND-splits to cA, cB, cC and f; a is an OR-join of
+/// cA into d; b -> w -> d; d is an AND-join into f; c loops back to q; f is an OR-join.
+/// The flow c -> q keeps the file's predicate `random()`, which compiles but is never
+/// evaluated here (the OR-join analysis ignores predicates).
+pub fn long_loops() -> Value {
+    let net: Value =
+        serde_json::from_str(include_str!("fixtures/long_loops.json")).expect("fixture parses");
+    json!({"id": "long-loops", "root_net": net["id"], "nets": [net]})
+}
+
+/// `blocks` OR-split/OR-join blocks in a chain closed into a loop. Block `k`: the
+/// routing task `s{k}` OR-splits (every predicate `true`) to the atomic tasks `a{k}`,
+/// `b{k}` and `c{k}`, which meet at the routing OR-join `j{k}`; `j{k}` leads to
+/// `s{k+1}`. The last join leads to `back`, which XOR-splits to `o` (taken) or back to
+/// `s0` (predicate `false`, but the OR-join analysis ignores predicates, so every
+/// block's join can be reached from anywhere in the loop). Places between tasks are
+/// the implicit conditions `c{a3_j3}` and so on.
+pub fn or_join_chain(blocks: usize) -> Value {
+    let mut tasks = Vec::new();
+    let mut flows = vec![json!({"from": "i", "to": "s0"})];
+    for k in 0..blocks {
+        let split = format!("s{k}");
+        let join = format!("j{k}");
+        tasks.push(json!({"id": split, "split": "or"}));
+        for (n, branch) in ["a", "b", "c"].iter().enumerate() {
+            let branch = format!("{branch}{k}");
+            tasks.push(json!({"id": branch, "kind": "atomic"}));
+            flows
+                .push(json!({"from": split, "to": branch, "predicate": "true", "default": n == 0}));
+            flows.push(json!({"from": branch, "to": join}));
+        }
+        tasks.push(json!({"id": join, "join": "or"}));
+        let next = if k + 1 < blocks {
+            format!("s{}", k + 1)
+        } else {
+            "back".to_owned()
+        };
+        flows.push(json!({"from": join, "to": next}));
+    }
+    tasks.push(json!({"id": "back", "split": "xor"}));
+    flows.push(json!({"from": "back", "to": "s0", "predicate": "false", "ordering": 0}));
+    flows.push(json!({"from": "back", "to": "o", "default": true, "ordering": 1}));
+    net(tasks, vec![], flows)
+}
