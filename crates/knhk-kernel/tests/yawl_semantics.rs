@@ -4,8 +4,8 @@
 //! completion, cancel case, OR-split defaults, multiple instances and `AddInstance`,
 //! XOR-join consumption, busy tasks, routing-task livelock, expression and output
 //! errors, illegal work-item transitions, launch errors, suspension, timers, deferred
-//! choice with an empty task (Apromore WPC16), OR and XOR splits (WPC6, WPC4), and
-//! composite tasks (YAWL_Specification4).
+//! choice with an empty task (Apromore WPC16), OR and XOR splits (WPC6, WPC4),
+//! composite tasks (YAWL_Specification4), and the OR-join's work budget and fallback.
 //!
 //! Every refused command is checked to leave the case exactly as it was.
 
@@ -1855,4 +1855,80 @@ fn limits_refuse_commands_without_partial_changes() {
             max: 2,
         },
     );
+}
+
+// ---- the OR-join's budget ------------------------------------------------------------
+
+/// An AND-split into branches B and C merged by the OR-join J. After B completes, J's
+/// analysis must search backwards to see that C can still mark its other input.
+fn or_join_net() -> Value {
+    json!([{
+        "id": "main",
+        "input_condition": {"id": "i"}, "output_condition": {"id": "o"},
+        "tasks": [
+            {"id": "A"},
+            {"id": "B", "kind": "atomic"},
+            {"id": "C", "kind": "atomic"},
+            {"id": "J", "kind": "atomic", "join": "or"}
+        ],
+        "flows": [
+            {"from": "i", "to": "A"}, {"from": "A", "to": "B"}, {"from": "A", "to": "C"},
+            {"from": "B", "to": "J"}, {"from": "C", "to": "J"}, {"from": "J", "to": "o"}
+        ]
+    }])
+}
+
+fn undecided(events: &[Event]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::OrJoinUndecided { task, .. } if task == "J"))
+        .count()
+}
+
+/// With enough budget the analysis decides: J waits for C while C can still run.
+#[test]
+fn or_join_with_budget_waits_for_a_live_branch() {
+    let mut run = Run::launch_with(spec(or_join_net()), json!({}), 0, Limits::default());
+    run.run_empty("B");
+    run.assert_offered(&["C"]);
+    assert_eq!(undecided(&run.events), 0);
+    run.run_empty("C");
+    run.assert_offered(&["J"]);
+}
+
+/// Out of budget with the default fallback (`Wait`): the verdict is reported as
+/// undecided and J is not offered; once C has completed, every input is marked and J
+/// is enabled without analysis.
+#[test]
+fn or_join_out_of_budget_waits_by_default() {
+    let limits = Limits {
+        or_join_work_max: 1,
+        ..Limits::default()
+    };
+    assert_eq!(limits.or_join_fallback, knhk_kernel::OrJoinFallback::Wait);
+    let mut run = Run::launch_with(spec(or_join_net()), json!({}), 0, limits);
+    run.run_empty("B");
+    run.assert_offered(&["C"]);
+    assert!(undecided(&run.events) >= 1);
+    run.run_empty("C");
+    run.assert_offered(&["J"]);
+    run.run_empty("J");
+    run.assert_state("completed");
+}
+
+/// Out of budget with the `Fire` fallback: J is offered as soon as B has arrived, and
+/// takes B's token alone; C's later token finds J busy or gone.
+#[test]
+fn or_join_out_of_budget_fires_when_so_configured() {
+    let limits = Limits {
+        or_join_work_max: 1,
+        or_join_fallback: knhk_kernel::OrJoinFallback::Fire,
+        ..Limits::default()
+    };
+    let mut run = Run::launch_with(spec(or_join_net()), json!({}), 0, limits);
+    run.run_empty("B");
+    run.assert_offered(&["C", "J"]);
+    assert!(undecided(&run.events) >= 1);
+    run.run_empty("J");
+    run.assert_state("completed");
 }

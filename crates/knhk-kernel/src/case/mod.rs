@@ -8,7 +8,10 @@
 //! made and withdrawn, finished nets complete, and a case where nothing can happen any
 //! more is reported deadlocked, all within [`Limits::steps_max`].
 
-mod run;
+mod command;
+mod fire;
+mod net;
+mod settle;
 mod table;
 mod types;
 
@@ -24,6 +27,9 @@ use crate::marking::Marking;
 use table::TaskTable;
 
 pub use types::*;
+
+/// The events a command produces, in order.
+type Events = Vec<Event>;
 
 /// One case of a specification.
 #[derive(Debug, Clone)]

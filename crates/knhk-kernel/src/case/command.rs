@@ -1,0 +1,244 @@
+//! Commands: checking each against the case's state and carrying it out.
+
+use knhk_model::{TimerAction, TimerTrigger};
+use serde_json::Value;
+
+use super::{
+    Case, CaseState, Command, CommandError, Event, Events, FailReason, NetInstanceId, WorkItem,
+    WorkItemId, WorkItemStatus,
+};
+use crate::compile::{CompiledNet, TaskIx};
+
+impl Case {
+    pub(super) fn execute(
+        &mut self,
+        command: &Command,
+        ev: &mut Events,
+    ) -> Result<(), CommandError> {
+        match command {
+            Command::SuspendCase => {
+                self.require_running()?;
+                self.set_state(CaseState::Suspended, ev);
+                return Ok(());
+            }
+            Command::ResumeCase => {
+                if self.state != CaseState::Suspended {
+                    return Err(CommandError::CaseNotSuspended {
+                        state: self.state.name(),
+                    });
+                }
+                self.set_state(CaseState::Running, ev);
+            }
+            Command::CancelCase => {
+                if self.state.is_final() {
+                    return Err(CommandError::CaseNotRunning {
+                        state: self.state.name(),
+                    });
+                }
+                self.end_case(CaseState::Cancelled, WorkItemStatus::Cancelled, ev);
+                return Ok(());
+            }
+            _ => {
+                self.require_running()?;
+                self.execute_running(command, ev)?;
+            }
+        }
+        self.settle(ev)
+    }
+
+    pub(super) fn execute_running(
+        &mut self,
+        command: &Command,
+        ev: &mut Events,
+    ) -> Result<(), CommandError> {
+        match command {
+            Command::StartWorkItem { work_item } => {
+                let item = self.live_item(*work_item)?;
+                if item.status != WorkItemStatus::Enabled {
+                    return Err(CommandError::NotEnabled {
+                        work_item: *work_item,
+                        status: item.status,
+                    });
+                }
+                self.start_item(*work_item, ev)
+            }
+            Command::CompleteWorkItem { work_item, output } => {
+                let item = self.live_item(*work_item)?;
+                if item.status != WorkItemStatus::Started {
+                    return Err(CommandError::NotStarted {
+                        work_item: *work_item,
+                        status: item.status,
+                    });
+                }
+                self.check_output(item, output)?;
+                self.complete_item(*work_item, output.clone(), ev)
+            }
+            Command::FailWorkItem { work_item, message } => {
+                let item = self.live_item(*work_item)?;
+                let reason = FailReason::WorkItemFailed {
+                    work_item: *work_item,
+                    task: item.task.clone(),
+                    message: message.clone(),
+                };
+                self.items.remove(work_item);
+                ev.push(Event::WorkItemFailed {
+                    work_item: *work_item,
+                });
+                self.end_case(CaseState::Failed { reason }, WorkItemStatus::Withdrawn, ev);
+                Ok(())
+            }
+            Command::TimerExpired { work_item } => {
+                let item = self.live_item(*work_item)?;
+                let task = &self.spec.net(self.instances[&item.net_instance].net).tasks
+                    [item.task_ix as usize];
+                let armed = task.timer.as_ref().filter(|t| {
+                    t.trigger == TimerTrigger::OnEnabled || item.status == WorkItemStatus::Started
+                });
+                let Some(timer) = armed else {
+                    return Err(CommandError::NoTimer {
+                        work_item: *work_item,
+                    });
+                };
+                match timer.on_expiry {
+                    TimerAction::Fail => self.execute_running(
+                        &Command::FailWorkItem {
+                            work_item: *work_item,
+                            message: "timer expired".to_owned(),
+                        },
+                        ev,
+                    ),
+                    TimerAction::Complete => {
+                        if item.status == WorkItemStatus::Enabled {
+                            self.start_item(*work_item, ev)?;
+                            self.settle(ev)?;
+                        }
+                        let data = self
+                            .items
+                            .get(work_item)
+                            .map(|i| i.data.clone())
+                            .unwrap_or_default();
+                        if self.items.contains_key(work_item) {
+                            self.complete_item(*work_item, data, ev)?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            Command::CancelTask { net_instance, task } => {
+                let task_ix = self.busy_task(*net_instance, task)?;
+                self.cancel_activity(*net_instance, task_ix, ev);
+                Ok(())
+            }
+            Command::CompleteTask { net_instance, task } => {
+                let task_ix = self.busy_task(*net_instance, task)?;
+                let net = self.net_of(*net_instance);
+                if net.task(task_ix).multiple_instance.is_none() {
+                    return Err(CommandError::NotMultipleInstance {
+                        task: task.clone(),
+                        needed: "",
+                    });
+                }
+                self.exit_task(*net_instance, task_ix, ev)
+            }
+            Command::AddInstance {
+                net_instance,
+                task,
+                data,
+            } => self.add_instance(*net_instance, task, data, ev),
+            Command::Signal { name } => {
+                self.signal(name, ev);
+                Ok(())
+            }
+            Command::SuspendCase | Command::ResumeCase | Command::CancelCase => Ok(()),
+        }
+    }
+
+    pub(super) fn require_running(&self) -> Result<(), CommandError> {
+        if self.state == CaseState::Running {
+            Ok(())
+        } else {
+            Err(CommandError::CaseNotRunning {
+                state: self.state.name(),
+            })
+        }
+    }
+
+    pub(super) fn live_item(&self, id: WorkItemId) -> Result<&WorkItem, CommandError> {
+        self.items.get(&id).ok_or(CommandError::UnknownWorkItem(id))
+    }
+
+    pub(super) fn net_of(&self, instance: NetInstanceId) -> &CompiledNet {
+        self.spec.net(self.instances[&instance].net)
+    }
+
+    pub(super) fn busy_task(
+        &self,
+        instance: NetInstanceId,
+        task: &str,
+    ) -> Result<TaskIx, CommandError> {
+        let inst = self
+            .instances
+            .get(&instance)
+            .ok_or(CommandError::UnknownNetInstance(instance))?;
+        let net = self.spec.net(inst.net);
+        let ix = net.task_ix(task).ok_or_else(|| CommandError::UnknownTask {
+            net: net.id.clone(),
+            task: task.to_owned(),
+        })?;
+        if inst.busy.contains_key(&ix) {
+            Ok(ix)
+        } else {
+            Err(CommandError::TaskNotBusy {
+                task: task.to_owned(),
+            })
+        }
+    }
+
+    pub(super) fn check_output(&self, item: &WorkItem, output: &Value) -> Result<(), CommandError> {
+        let task = &self.net_of(item.net_instance).tasks[item.task_ix as usize];
+        let invalid = |reason: String| CommandError::InvalidOutput {
+            work_item: item.id,
+            task: task.id.clone(),
+            reason,
+        };
+        let Value::Object(fields) = output else {
+            return Err(invalid("output must be a JSON object".to_owned()));
+        };
+        for parameter in &task.outputs {
+            match fields.get(&parameter.name) {
+                None if !parameter.optional => {
+                    return Err(invalid(format!("missing output `{}`", parameter.name)));
+                }
+                Some(value) if !parameter.data_type.admits(value) => {
+                    return Err(invalid(format!(
+                        "output `{}` must be of type {:?}",
+                        parameter.name, parameter.data_type
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn set_state(&mut self, state: CaseState, ev: &mut Events) {
+        self.state = state.clone();
+        ev.push(Event::CaseStateChanged { state });
+    }
+
+    /// Ends the case: every live work item leaves with `status`, every net instance's
+    /// tokens are dropped.
+    pub(super) fn end_case(&mut self, state: CaseState, status: WorkItemStatus, ev: &mut Events) {
+        for id in std::mem::take(&mut self.items).into_keys() {
+            ev.push(Event::WorkItemWithdrawn {
+                work_item: id,
+                status,
+            });
+        }
+        if let Some(root) = self.instances.remove(&super::ROOT_INSTANCE) {
+            self.final_data = Some(root.data);
+        }
+        self.instances.clear();
+        self.set_state(state, ev);
+    }
+}
