@@ -322,3 +322,19 @@ fn single_flow_of_an_xor_split_is_its_default() {
     let text = serde_json::to_string(&spec).unwrap();
     assert!(knhk_json::parse(&text).is_ok());
 }
+
+/// An empty (routing) task has no work item, so no data to map into or out of.
+#[test]
+fn empty_task_with_mappings_is_refused() {
+    let mut spec = base();
+    task(&mut spec, "a")["kind"] = json!("empty");
+    task(&mut spec, "a")["output_mappings"] = json!([{"to": "x", "expression": "1"}]);
+    assert_eq!(
+        problems(&spec),
+        [SpecProblem::BadTask {
+            net: "main".into(),
+            task: "a".into(),
+            reason: "an empty task has no work to map data into or out of".into()
+        }]
+    );
+}

@@ -400,6 +400,11 @@ fn check_task(
     if task.kind == TaskKind::Empty && task.timer.is_some() {
         problems.push(bad("an empty task has no work item for a timer"));
     }
+    if task.kind == TaskKind::Empty
+        && (!task.input_mappings.is_empty() || !task.output_mappings.is_empty())
+    {
+        problems.push(bad("an empty task has no work to map data into or out of"));
+    }
     if let Some(timer) = &task.timer
         && timer.duration_ms.is_some() == timer.expiry_ms.is_some()
     {
