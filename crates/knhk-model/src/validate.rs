@@ -336,8 +336,23 @@ fn check_net(net: &Net, net_ids: &BTreeSet<&str>, problems: &mut Vec<SpecProblem
         }
     }
 
+    // Index the arcs once: looking them up per task would make validation quadratic.
+    let mut arcs = Arcs {
+        elements: &elements,
+        implicit: &implicit,
+        net_ids,
+        preset: BTreeMap::new(),
+        outgoing: BTreeMap::new(),
+    };
+    for flow in &net.flows {
+        *arcs.preset.entry(flow.to.as_str()).or_default() += 1;
+        arcs.outgoing
+            .entry(flow.from.as_str())
+            .or_default()
+            .push(flow);
+    }
     for task in &net.tasks {
-        check_task(net, task, &elements, &implicit, net_ids, problems);
+        check_task(net, task, &arcs, problems);
     }
 
     let mut variables = BTreeSet::new();
@@ -363,14 +378,24 @@ fn check_net(net: &Net, net_ids: &BTreeSet<&str>, problems: &mut Vec<SpecProblem
     }
 }
 
-fn check_task(
-    net: &Net,
-    task: &crate::Task,
-    elements: &BTreeMap<&str, Element>,
-    implicit: &BTreeSet<String>,
-    net_ids: &BTreeSet<&str>,
-    problems: &mut Vec<SpecProblem>,
-) {
+/// What a task's checks look up about its net.
+struct Arcs<'a> {
+    elements: &'a BTreeMap<&'a str, Element>,
+    implicit: &'a BTreeSet<String>,
+    net_ids: &'a BTreeSet<&'a str>,
+    /// Incoming flows per element.
+    preset: BTreeMap<&'a str, usize>,
+    /// Outgoing flows per element.
+    outgoing: BTreeMap<&'a str, Vec<&'a crate::Flow>>,
+}
+
+fn check_task(net: &Net, task: &crate::Task, arcs: &Arcs<'_>, problems: &mut Vec<SpecProblem>) {
+    let Arcs {
+        elements,
+        implicit,
+        net_ids,
+        ..
+    } = *arcs;
     let bad = |reason: &str| SpecProblem::BadTask {
         net: net.id.clone(),
         task: task.id.clone(),
@@ -412,7 +437,7 @@ fn check_task(
             "a timer needs exactly one of `duration_ms` and `expiry_ms`",
         ));
     }
-    let preset = net.flows.iter().filter(|f| f.to == task.id).count();
+    let preset = arcs.preset.get(task.id.as_str()).copied().unwrap_or(0);
     if let Some(partial) = &task.partial_join {
         if task.join != JoinCode::And {
             problems.push(bad("a partial join needs join code `and`"));
@@ -459,11 +484,20 @@ fn check_task(
             });
         }
     }
-    check_split(net, task, problems);
+    let outgoing = arcs
+        .outgoing
+        .get(task.id.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    check_split(net, task, outgoing, problems);
 }
 
-fn check_split(net: &Net, task: &crate::Task, problems: &mut Vec<SpecProblem>) {
-    let outgoing: Vec<_> = net.flows.iter().filter(|f| f.from == task.id).collect();
+fn check_split(
+    net: &Net,
+    task: &crate::Task,
+    outgoing: &[&crate::Flow],
+    problems: &mut Vec<SpecProblem>,
+) {
     let bad = |reason: &str| SpecProblem::BadSplit {
         net: net.id.clone(),
         task: task.id.clone(),
