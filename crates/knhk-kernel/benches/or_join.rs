@@ -3,25 +3,35 @@
 //!
 //! - `or_join_long_loops/row{1..8}`: YAWL's LongLoops net (`fixtures/long_loops.json`),
 //!   OR-join `f` at each marking of yawl-reference.md §3's table.
-//! - `or_join_chain20/*`: [`nets::or_join_chain`] with 20 OR-split/OR-join blocks in a
-//!   loop, deciding the last join (`j19`) or a middle one (`j10`).
-//! - `or_join_cached/*`: the same decision as a case makes it, through the
-//!   specification's verdict cache. `direct_uncached` is the analysis alone at the
-//!   marking; `case_start_item_cached` is a `StartWorkItem` command whose settling
-//!   consults the OR-join and finds its verdict cached (the case clone is set-up, not
-//!   timed); `case_start_item_xor_join` is the same command on the same net with every
-//!   join an XOR-join, so no OR-join is consulted.
+//! - `or_join_chain20/*`: [`nets::or_join_chain`], 20 OR-split/OR-join blocks in a
+//!   loop, deciding the last join (`j19`) or a middle one (`j10`) with one or two of
+//!   its three preset places marked and other tokens at most two blocks away.
+//! - `or_join_chain20_depth/{1..4}`: `j19` with a token 1 to 4 blocks upstream. The
+//!   time grows about tenfold per block: each block multiplies the minimal basis,
+//!   whose elements differ in which `idle_t` places they need. Deeper decisions are
+//!   timed outside criterion, in the `or_join_budget` table printed at the end.
+//! - `or_join_cached/*`: the decision a case makes once `b19` has started, through the
+//!   specification's verdict cache. `direct_uncached` is the analysis alone at that
+//!   marking; `case_start_item_cached` is the `StartWorkItem` command whose settling
+//!   consults the OR-join and finds its verdict cached (cloning the case is set-up, not
+//!   timed); `case_start_item_and_join` is the same command on the same net with
+//!   AND-joins, which behave the same here (every branch is taken) but need no
+//!   analysis.
 //!
-//! Every call is uncached unless it goes through a case, with a work budget far above
-//! what these nets need; each verdict is checked once before it is timed.
-//! `cargo bench -p knhk-kernel --bench or_join`.
+//! Direct calls are uncached and get a budget (`WORK`) far above what the timed ones
+//! need; each verdict is checked once before it is timed.
+//! `cargo bench -p knhk-kernel --bench or_join`; with `-- --test` (as CI does) every
+//! benchmark runs once and the budget table uses a budget of 1,000.
+
+// A benchmark is a harness like a test: a broken fixture should stop it loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod nets;
 
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group};
 use knhk_kernel::{
     Bitset, Case, Command, CompiledNet, CompiledSpec, Limits, Marking, OrJoinVerdict,
     ROOT_INSTANCE, WorkItemId, WorkItemStatus, or_join_enabled,
@@ -115,45 +125,61 @@ fn long_loops_table() -> Vec<Decision> {
     ]
 }
 
-/// Decisions on the 20-block chain: the last join and a middle one, each with one or
-/// two of its three preset places marked.
+/// Decisions on the 20-block chain that the analysis settles in well under a second:
+/// the last join and a middle one, with one or two of three preset places marked and
+/// the other tokens at most two blocks upstream (deeper ones:
+/// `or_join_chain20_depth` and the budget table).
 fn chain_decisions() -> Vec<Decision> {
     vec![
-        // A token at the start must travel all 20 blocks to reach j19's empty places.
+        // What a case sees once a19 has completed: b19 and c19 are still to run.
         decision(
-            "last_token_at_start",
+            "last_branches_pending",
             "j19",
-            &[("c{a19_j19}", 1), ("i", 1)],
+            &[("c{a19_j19}", 1), ("c{s19_b19}", 1), ("c{s19_c19}", 1)],
             &[],
             NotEnabled,
         ),
-        // Two of three marked; the token in block 10 reaches block 19 through 9 blocks.
+        // ... and once b19 has started.
         decision(
-            "last_token_mid_chain",
+            "last_branch_busy",
             "j19",
-            &[("c{a19_j19}", 1), ("c{b19_j19}", 1), ("c{s10_a10}", 1)],
+            &[("c{a19_j19}", 1), ("c{s19_c19}", 1)],
+            &["b19"],
+            NotEnabled,
+        ),
+        // Two of three marked; a token one block upstream, past j18.
+        decision(
+            "last_token_one_block_up",
+            "j19",
+            &[("c{a19_j19}", 1), ("c{b19_j19}", 1), ("c{a18_j18}", 1)],
             &[],
             NotEnabled,
         ),
-        // The token in block 15 reaches j10 only around the loop: 15 blocks.
+        // A token two blocks upstream, before a8.
         decision(
-            "middle_token_around_loop",
+            "middle_token_two_blocks_up",
             "j10",
-            &[("c{a10_j10}", 1), ("c{a15_j15}", 1)],
+            &[("c{a10_j10}", 1), ("c{s8_a8}", 1)],
             &[],
-            NotEnabled,
-        ),
-        // A branch of the same block is still running.
-        decision(
-            "middle_branch_busy",
-            "j10",
-            &[("c{a10_j10}", 1)],
-            &["b10"],
             NotEnabled,
         ),
         // Nothing else in the net: pruning leaves nothing to search.
         decision("middle_alone", "j10", &[("c{a10_j10}", 1)], &[], Enabled),
     ]
+}
+
+/// The 20-block chain's last join `j19` with `c{a19_j19}` marked and one more token
+/// `blocks` blocks upstream, before `a{19 - blocks}`: the search must trace it back
+/// through that many OR-split/OR-join blocks.
+fn token_upstream(blocks: usize) -> Decision {
+    let k = 19 - blocks;
+    Decision {
+        name: "",
+        join: "j19",
+        tokens: vec![("c{a19_j19}".to_owned(), 1), (format!("c{{s{k}_a{k}}}"), 1)],
+        busy: Vec::new(),
+        expected: NotEnabled,
+    }
 }
 
 fn long_loops(c: &mut Criterion) {
@@ -164,6 +190,28 @@ fn long_loops(c: &mut Criterion) {
 fn chain(c: &mut Criterion) {
     let spec = nets::compile(nets::or_join_chain(20));
     bench_decisions(c, "or_join_chain20", &spec, &chain_decisions());
+}
+
+/// Decision time against the number of blocks between the join and the token that
+/// may still reach it.
+fn depth(c: &mut Criterion) {
+    let spec = nets::compile(nets::or_join_chain(20));
+    let net = spec.net(spec.root);
+    let join = net.task_ix("j19").expect("j19");
+    let mut group = c.benchmark_group("or_join_chain20_depth");
+    group.sample_size(10);
+    for blocks in 1..=4 {
+        let d = token_upstream(blocks);
+        let (marking, busy) = state(net, &d.tokens, &d.busy);
+        assert_eq!(
+            or_join_enabled(net, join, &marking, &busy, WORK),
+            d.expected
+        );
+        group.bench_function(BenchmarkId::from_parameter(blocks), |b| {
+            b.iter(|| or_join_enabled(black_box(net), join, black_box(&marking), &busy, WORK))
+        });
+    }
+    group.finish();
 }
 
 /// The id of the offered or started work item of task `task`.
@@ -226,17 +274,17 @@ fn cached(c: &mut Criterion) {
         "j19 is an empty task and must not have fired"
     );
 
-    // The same net with XOR-joins: the same command consults no OR-join.
-    let mut xor_net = nets::or_join_chain(20);
-    for task in xor_net["nets"][0]["tasks"].as_array_mut().expect("tasks") {
+    // The same net with AND-joins: the same command consults no OR-join.
+    let mut and_net = nets::or_join_chain(20);
+    for task in and_net["nets"][0]["tasks"].as_array_mut().expect("tasks") {
         if task["join"] == "or" {
-            task["join"] = Value::from("xor");
+            task["join"] = Value::from("and");
         }
     }
-    let xor_spec = nets::compile(xor_net);
-    let xor_base = case_at_last_block(&xor_spec);
-    let xor_start = Command::StartWorkItem {
-        work_item: item_of(&xor_base, "b19"),
+    let and_spec = nets::compile(and_net);
+    let and_base = case_at_last_block(&and_spec);
+    let and_start = Command::StartWorkItem {
+        work_item: item_of(&and_base, "b19"),
     };
 
     let mut group = c.benchmark_group("or_join_cached");
@@ -255,11 +303,11 @@ fn cached(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
-    group.bench_function("case_start_item_xor_join", |b| {
+    group.bench_function("case_start_item_and_join", |b| {
         b.iter_batched(
-            || xor_base.clone(),
+            || and_base.clone(),
             |mut case| {
-                let events = case.apply(&xor_start).expect("start b19");
+                let events = case.apply(&and_start).expect("start b19");
                 (case, events)
             },
             BatchSize::SmallInput,
@@ -275,5 +323,75 @@ fn cached(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, long_loops, chain, cached);
-criterion_main!(benches);
+/// Decisions too deep to time with criterion, run twice each (the better is kept):
+/// `j19` with a token 5 blocks upstream at `WORK`, and two decisions at the default
+/// case budget (`Limits::default().or_join_work_max`), which is what one OR-join
+/// consultation costs a case on this net. Those two end `Unknown`, which is not
+/// cached, so a case pays it again at every settle. With `--test`, every budget is
+/// 1,000.
+fn budget_table(quick: bool) {
+    let spec = nets::compile(nets::or_join_chain(20));
+    let net = spec.net(spec.root);
+    let case_budget = Limits::default().or_join_work_max;
+    let rows = [
+        ("j19, token 5 blocks up", token_upstream(5), WORK),
+        (
+            "j19, token at the input (20 blocks up)",
+            decision("", "j19", &[("c{a19_j19}", 1), ("i", 1)], &[], NotEnabled),
+            case_budget,
+        ),
+        (
+            "j10, token in block 15 (around the loop)",
+            decision(
+                "",
+                "j10",
+                &[("c{a10_j10}", 1), ("c{a15_j15}", 1)],
+                &[],
+                NotEnabled,
+            ),
+            case_budget,
+        ),
+    ];
+    // The bench's clock, as in hot_path (the kernel crate reads no `Instant`).
+    let clock = quanta::Clock::new();
+    println!("or_join_budget: 20-block chain, one decision per row (best of 2)");
+    println!(
+        "{:<42} {:>10} {:>12} {:>12}",
+        "decision", "budget", "verdict", "ms"
+    );
+    for (label, d, budget) in rows {
+        let budget = if quick { 1_000 } else { budget };
+        let (marking, busy) = state(net, &d.tokens, &d.busy);
+        let join = net.task_ix(d.join).expect("join exists");
+        let mut best = f64::MAX;
+        let mut verdict = OrJoinVerdict::Unknown;
+        for _ in 0..2 {
+            let start = clock.raw();
+            verdict = or_join_enabled(net, join, &marking, &busy, budget);
+            let nanos = clock.delta_as_nanos(start, clock.raw());
+            best = best.min(nanos as f64 / 1e6);
+        }
+        println!(
+            "{label:<42} {budget:>10} {:>12} {best:>12.1}",
+            format!("{verdict:?}")
+        );
+    }
+}
+
+criterion_group!(benches, long_loops, chain, depth, cached);
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    // The table runs unless a filter names something else, or criterion only lists.
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let listing = args.iter().any(|a| a == "--list");
+    if !listing
+        && filters
+            .iter()
+            .all(|f| "or_join_budget".contains(f.as_str()))
+    {
+        budget_table(args.iter().any(|a| a == "--test"));
+    }
+}
