@@ -1932,3 +1932,32 @@ fn or_join_out_of_budget_fires_when_so_configured() {
     run.run_empty("J");
     run.assert_state("completed");
 }
+
+/// YAWL's `t_isExitEnabled`: an MI task exits when its threshold is reached *or* when
+/// every instance has completed, so a task with fewer instances than its threshold
+/// still exits once they are all done.
+#[test]
+fn mi_task_with_fewer_instances_than_its_threshold_exits_when_all_are_done() {
+    let mut run = launch(
+        json!([{
+            "id": "main",
+            "input_condition": {"id": "i"}, "output_condition": {"id": "o"},
+            "tasks": [
+                {"id": "M", "kind": "atomic", "multiple_instance": {
+                    "min": 1, "max": 10, "threshold": 5, "split": "items"}},
+                {"id": "N", "kind": "atomic"}
+            ],
+            "flows": [{"from": "i", "to": "M"}, {"from": "M", "to": "N"}, {"from": "N", "to": "o"}]
+        }]),
+        json!({"items": [1, 2, 3]}),
+    );
+    let first = run.start("M");
+    run.complete(first, json!({}));
+    for _ in 0..2 {
+        run.assert_offered(&["M", "M"][..run.offered().len()]);
+        let id = run.start("M");
+        run.complete(id, json!({}));
+    }
+    run.assert_offered(&["N"]);
+    assert_eq!(run.completed_tasks(), ["M"]);
+}

@@ -283,8 +283,9 @@ pub struct MultipleInstance {
     /// The most instances (absent: unbounded); a split giving more is an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u32>,
-    /// How many completed instances let the task exit (absent: all of them). `0` means
-    /// the task exits as soon as its instances are created (WCP 12).
+    /// How many completed instances let the task exit (absent: all of them); the task
+    /// also exits when every instance has completed, as in YAWL. `0` means the task
+    /// exits as soon as its instances are created (WCP 12).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<u32>,
     /// Whether instances may be added while the task runs.

@@ -47,7 +47,11 @@ pub(crate) fn import(text: &str, options: &ImportOptions) -> Result<Import, Yawl
             namespace: namespace.to_owned(),
         });
     }
-    let xml = Xml { doc: &doc, ns };
+    let newlines = xml::newlines(text);
+    let xml = Xml {
+        ns,
+        newlines: &newlines,
+    };
     let mut specifications = xml.children(root, "specification");
     let spec = specifications.next().ok_or_else(|| {
         xml.at(
@@ -88,7 +92,7 @@ pub(crate) struct Declared {
 
 /// The import in progress.
 pub(crate) struct Importer<'a, 'i> {
-    pub(crate) xml: Xml<'a, 'i>,
+    pub(crate) xml: Xml<'a>,
     pub(crate) options: &'a ImportOptions,
     pub(crate) schema: Schema,
     pub(crate) decompositions: BTreeMap<&'a str, Decomposition<'a, 'i>>,
@@ -97,7 +101,7 @@ pub(crate) struct Importer<'a, 'i> {
 }
 
 impl<'a, 'i> Importer<'a, 'i> {
-    fn new(xml: Xml<'a, 'i>, options: &'a ImportOptions, spec: Node<'a, 'i>) -> Self {
+    fn new(xml: Xml<'a>, options: &'a ImportOptions, spec: Node<'a, 'i>) -> Self {
         let schema = spec
             .children()
             .find(|n| n.tag_name().name() == "schema" && n.tag_name().namespace() == Some(XSD))

@@ -336,12 +336,7 @@ impl<'a, 'i> Importer<'a, 'i> {
             creation,
             split,
             item,
-            // YAWL exits an MI task when the threshold is reached *or* every instance
-            // has completed; with fewer instances than the threshold only the second
-            // can happen.
-            completion: threshold
-                .filter(|t| *t > min)
-                .map(|_| "active == 0".to_owned()),
+            completion: None,
             remainder: knhk_model::Remainder::Cancel,
             aggregate,
         };
@@ -559,7 +554,7 @@ impl<'a, 'i> Importer<'a, 'i> {
     }
 }
 
-fn bad(xml: Xml<'_, '_>, node: Node<'_, '_>, value: &str, expected: &'static str) -> YawlError {
+fn bad(xml: Xml<'_>, node: Node<'_, '_>, value: &str, expected: &'static str) -> YawlError {
     xml.at(
         node,
         YawlError::BadValue {
@@ -570,11 +565,7 @@ fn bad(xml: Xml<'_, '_>, node: Node<'_, '_>, value: &str, expected: &'static str
 }
 
 /// A join or split code.
-fn code<'a>(
-    xml: Xml<'a, '_>,
-    node: Node<'a, '_>,
-    name: &'static str,
-) -> Result<&'a str, YawlError> {
+fn code<'a>(xml: Xml<'_>, node: Node<'a, '_>, name: &'static str) -> Result<&'a str, YawlError> {
     let element = xml.require(node, name)?;
     let code = xml.attribute(element, "code")?;
     if matches!(code, "and" | "or" | "xor") {

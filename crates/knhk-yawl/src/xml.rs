@@ -1,7 +1,7 @@
 //! Small helpers over `roxmltree` for reading a YAWL document: children in the YAWL
 //! namespace, text, attributes, lines, and wrapping errors with where they happened.
 
-use roxmltree::{Document, Node};
+use roxmltree::Node;
 
 use crate::YawlError;
 
@@ -12,25 +12,38 @@ pub(crate) const YAWL_BETA: &str = "http://www.citi.qut.edu.au/yawl";
 /// The XML Schema instance namespace (`xsi:type`).
 pub(crate) const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
-/// A YAWL document and the namespace its elements are in.
+/// How to read a YAWL document: the namespace its elements are in, and where its
+/// lines start.
 #[derive(Clone, Copy)]
-pub(crate) struct Xml<'a, 'i> {
-    pub(crate) doc: &'a Document<'i>,
+pub(crate) struct Xml<'a> {
     pub(crate) ns: &'a str,
+    /// The byte offsets of the document's newlines, so that finding a node's line is
+    /// a binary search (`Document::text_pos_at` rescans the text each time).
+    pub(crate) newlines: &'a [usize],
 }
 
-impl<'a, 'i> Xml<'a, 'i> {
+/// The byte offsets of the newlines in `text`.
+pub(crate) fn newlines(text: &str) -> Vec<usize> {
+    text.bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+        .collect()
+}
+
+impl<'a> Xml<'a> {
     /// The 1-based line where `node` starts.
     pub(crate) fn line(&self, node: Node<'_, '_>) -> u32 {
-        self.doc.text_pos_at(node.range().start).row
+        let before = self.newlines.partition_point(|&nl| nl < node.range().start);
+        u32::try_from(before + 1).unwrap_or(u32::MAX)
     }
 
     /// The child elements of `node` named `name` in the YAWL namespace.
-    pub(crate) fn children(
+    pub(crate) fn children<'n, 'i>(
         &self,
-        node: Node<'a, 'i>,
+        node: Node<'n, 'i>,
         name: &'static str,
-    ) -> impl Iterator<Item = Node<'a, 'i>> + use<'a, 'i> {
+    ) -> impl Iterator<Item = Node<'n, 'i>> + use<'n, 'i, 'a> {
         let ns = self.ns;
         node.children().filter(move |n| {
             n.is_element() && n.tag_name().name() == name && n.tag_name().namespace() == Some(ns)
@@ -38,16 +51,20 @@ impl<'a, 'i> Xml<'a, 'i> {
     }
 
     /// The first child element of `node` named `name`.
-    pub(crate) fn child(&self, node: Node<'a, 'i>, name: &'static str) -> Option<Node<'a, 'i>> {
+    pub(crate) fn child<'n, 'i>(
+        &self,
+        node: Node<'n, 'i>,
+        name: &'static str,
+    ) -> Option<Node<'n, 'i>> {
         self.children(node, name).next()
     }
 
     /// The first child element of `node` named `name`, or an error naming it.
-    pub(crate) fn require(
+    pub(crate) fn require<'n, 'i>(
         &self,
-        node: Node<'a, 'i>,
+        node: Node<'n, 'i>,
         name: &'static str,
-    ) -> Result<Node<'a, 'i>, YawlError> {
+    ) -> Result<Node<'n, 'i>, YawlError> {
         self.child(node, name).ok_or_else(|| {
             self.at(
                 node,
@@ -60,18 +77,18 @@ impl<'a, 'i> Xml<'a, 'i> {
     }
 
     /// The text of the first child element named `name`, if it has any.
-    pub(crate) fn child_text(&self, node: Node<'a, 'i>, name: &'static str) -> Option<String> {
+    pub(crate) fn child_text(&self, node: Node<'_, '_>, name: &'static str) -> Option<String> {
         self.child(node, name)
             .map(text)
             .filter(|t| !t.trim().is_empty())
     }
 
     /// An attribute, or an error naming it.
-    pub(crate) fn attribute(
+    pub(crate) fn attribute<'n>(
         &self,
-        node: Node<'a, 'i>,
+        node: Node<'n, '_>,
         name: &'static str,
-    ) -> Result<&'a str, YawlError> {
+    ) -> Result<&'n str, YawlError> {
         node.attribute(name)
             .ok_or_else(|| self.at(node, YawlError::MissingAttribute { attribute: name }))
     }

@@ -49,129 +49,40 @@ enum Load {
     Rejected,
 }
 
-/// Every file of the corpus: how it loads, its nets, and its tasks in all nets
-/// (INDEX.md's "Tasks" column).
-const FILES: &[(&str, Load, usize, usize)] = &[
-    ("yawl-engine-tests/TestOrJoin.xml", Load::Strict, 1, 6),
-    ("yawl-engine-tests/Test55.xml", Load::Strict, 1, 6),
-    ("yawl-engine-tests/CaseCancellation.xml", Load::Strict, 2, 9),
-    (
-        "yawl-engine-tests/DeadlockingSpecification.xml",
-        Load::Strict,
-        1,
-        1,
-    ),
-    (
-        "yawl-engine-tests/YAWL_Specification2.xml",
-        Load::Strict,
-        1,
-        2,
-    ),
-    (
-        "yawl-engine-tests/YAWL_Specification3.xml",
-        Load::Strict,
-        2,
-        7,
-    ),
-    (
-        "yawl-engine-tests/YAWL_Specification4.xml",
-        Load::Strict,
-        2,
-        5,
-    ),
-    (
-        "yawl-engine-tests/ImproperCompletion.xml",
-        Load::Strict,
-        3,
-        10,
-    ),
-    (
-        "yawl-engine-tests/TestImproperCompletion.xml",
-        Load::Strict,
-        1,
-        2,
-    ),
-    ("yawl-engine-tests/CancellationTest.xml", Load::Strict, 1, 6),
-    (
-        "yawl-orjoin-tests/YAWLOrJoinTestSpecificationLongLoops.xml",
-        Load::Strict,
-        1,
-        7,
-    ),
-    ("yawl-orjoin-tests/ORJoin_ORsplit.xml", Load::Strict, 1, 5),
-    (
-        "yawl-orjoin-tests/ORjoinWorkedExample.xml",
-        Load::Strict,
-        1,
-        7,
-    ),
-    (
-        "yawl-orjoin-tests/ORJoin_Cancel_Infiniteloop.xml",
-        Load::Strict,
-        1,
-        5,
-    ),
-    (
-        "yawl-verify-tests/GoodNetSpecification.xml",
-        Load::Strict,
-        3,
-        10,
-    ),
-    (
-        "yawl-verify-tests/BadNetSpecification.xml",
-        Load::Strict,
-        3,
-        10,
-    ),
-    ("yawl-examples/makeTrip3.xml", Load::Lenient, 2, 9),
-    ("yawl-examples/wListMaker.yawl", Load::Strict, 1, 3),
-    ("yawl-examples/Sales.yawl", Load::Strict, 1, 3),
-    ("apromore-patterns/WPC1Sequence.yawl", Load::Strict, 1, 2),
-    (
-        "apromore-patterns/WPC2ParallelSplit.yawl",
-        Load::Strict,
-        1,
-        5,
-    ),
-    (
-        "apromore-patterns/WPC4ExclusiveChoice.yawl",
-        Load::Strict,
-        1,
-        4,
-    ),
-    ("apromore-patterns/WPC5SimpleMerge.yawl", Load::Strict, 1, 4),
-    (
-        "apromore-patterns/WPC6MultipleChoice.yawl",
-        Load::Strict,
-        1,
-        5,
-    ),
-    ("apromore-patterns/WPC8MultiMerge.yawl", Load::Strict, 1, 5),
-    (
-        "apromore-patterns/WPC10AbitraryCycles.yawl",
-        Load::Strict,
-        1,
-        5,
-    ),
-    (
-        "apromore-patterns/WPC16DeferredChoice.yawl",
-        Load::Strict,
-        1,
-        3,
-    ),
-    (
-        "apromore-patterns/WPC17InterleavedParallelRouting.yawl",
-        Load::Rejected,
-        1,
-        4,
-    ),
-    (
-        "apromore-patterns/WPC21StructuredLoop.yawl",
-        Load::Strict,
-        1,
-        2,
-    ),
-    ("apromore-patterns/WPC22Recursion.yawl", Load::Strict, 1, 2),
+/// Every file of the corpus: how it loads, its nets, its tasks in all nets
+/// (INDEX.md's "Tasks" column) and its explicit conditions (besides input and output).
+#[rustfmt::skip]
+const FILES: &[(&str, Load, usize, usize, usize)] = &[
+    ("yawl-engine-tests/TestOrJoin.xml", Load::Strict, 1, 6, 3),
+    ("yawl-engine-tests/Test55.xml", Load::Strict, 1, 6, 3),
+    ("yawl-engine-tests/CaseCancellation.xml", Load::Strict, 2, 9, 1),
+    ("yawl-engine-tests/DeadlockingSpecification.xml", Load::Strict, 1, 1, 1),
+    ("yawl-engine-tests/YAWL_Specification2.xml", Load::Strict, 1, 2, 0),
+    ("yawl-engine-tests/YAWL_Specification3.xml", Load::Strict, 2, 7, 1),
+    ("yawl-engine-tests/YAWL_Specification4.xml", Load::Strict, 2, 5, 0),
+    ("yawl-engine-tests/ImproperCompletion.xml", Load::Strict, 3, 10, 2),
+    ("yawl-engine-tests/TestImproperCompletion.xml", Load::Strict, 1, 2, 0),
+    ("yawl-engine-tests/CancellationTest.xml", Load::Strict, 1, 6, 0),
+    ("yawl-orjoin-tests/YAWLOrJoinTestSpecificationLongLoops.xml", Load::Strict, 1, 7, 3),
+    ("yawl-orjoin-tests/ORJoin_ORsplit.xml", Load::Strict, 1, 5, 6),
+    ("yawl-orjoin-tests/ORjoinWorkedExample.xml", Load::Strict, 1, 7, 8),
+    ("yawl-orjoin-tests/ORJoin_Cancel_Infiniteloop.xml", Load::Strict, 1, 5, 3),
+    ("yawl-verify-tests/GoodNetSpecification.xml", Load::Strict, 3, 10, 2),
+    ("yawl-verify-tests/BadNetSpecification.xml", Load::Strict, 3, 10, 2),
+    ("yawl-examples/makeTrip3.xml", Load::Lenient, 2, 9, 1),
+    ("yawl-examples/wListMaker.yawl", Load::Strict, 1, 3, 1),
+    ("yawl-examples/Sales.yawl", Load::Strict, 1, 3, 0),
+    ("apromore-patterns/WPC1Sequence.yawl", Load::Strict, 1, 2, 0),
+    ("apromore-patterns/WPC2ParallelSplit.yawl", Load::Strict, 1, 5, 0),
+    ("apromore-patterns/WPC4ExclusiveChoice.yawl", Load::Strict, 1, 4, 0),
+    ("apromore-patterns/WPC5SimpleMerge.yawl", Load::Strict, 1, 4, 0),
+    ("apromore-patterns/WPC6MultipleChoice.yawl", Load::Strict, 1, 5, 0),
+    ("apromore-patterns/WPC8MultiMerge.yawl", Load::Strict, 1, 5, 0),
+    ("apromore-patterns/WPC10AbitraryCycles.yawl", Load::Strict, 1, 5, 0),
+    ("apromore-patterns/WPC16DeferredChoice.yawl", Load::Strict, 1, 3, 1),
+    ("apromore-patterns/WPC17InterleavedParallelRouting.yawl", Load::Rejected, 1, 4, 1),
+    ("apromore-patterns/WPC21StructuredLoop.yawl", Load::Strict, 1, 2, 0),
+    ("apromore-patterns/WPC22Recursion.yawl", Load::Strict, 1, 2, 0),
 ];
 
 /// Files whose imported specification the model's validation rejects, with why.
@@ -216,7 +127,7 @@ fn the_table_lists_every_corpus_file() {
 #[test]
 fn every_file_loads_validates_and_compiles() {
     let evaluator = knhk_expr::CelEvaluator::default();
-    for &(file, load, nets, tasks) in FILES {
+    for &(file, load, nets, tasks, conditions) in FILES {
         let strict = import_file(path(file), &ImportOptions::strict());
         let lenient = import_file(path(file), &ImportOptions::lenient());
         assert_eq!(
@@ -237,6 +148,8 @@ fn every_file_loads_validates_and_compiles() {
         assert_eq!(spec.nets.len(), nets, "{file}: nets");
         let count: usize = spec.nets.iter().map(|n| n.tasks.len()).sum();
         assert_eq!(count, tasks, "{file}: tasks");
+        let count: usize = spec.nets.iter().map(|n| n.conditions.len()).sum();
+        assert_eq!(count, conditions, "{file}: conditions");
         let expected = expected_problems(file);
         match knhk_model::validate(spec) {
             Ok(valid) => {
@@ -305,8 +218,9 @@ fn yawl_specification2_implicit_condition_default_flow_and_mi() {
     );
     assert_eq!(mi.split.as_deref(), Some("stubList"));
     assert_eq!(mi.item.as_deref(), Some("stub"));
-    // YAWL also exits when every instance completed before the threshold.
-    assert_eq!(mi.completion.as_deref(), Some("active == 0"));
+    // The kernel itself exits when every instance completed before the threshold, as
+    // YAWL does, so the import adds no completion condition.
+    assert_eq!(mi.completion, None);
     assert_eq!(b.inputs.len(), 1);
     assert_eq!(b.inputs[0].name, "stub");
     // Six `<stub/>` elements: a list of six empty values.

@@ -293,10 +293,10 @@ impl Case {
         let exit = match &task.multiple_instance {
             None => active == 0,
             Some(mi) => {
-                let by_count = match mi.threshold {
-                    Some(threshold) => completed >= threshold as usize,
-                    None => active == 0,
-                };
+                // YAWL's `t_isExitEnabled`: every instance done, or the threshold
+                // reached (with fewer instances than the threshold, only the first).
+                let by_count =
+                    active == 0 || mi.threshold.is_some_and(|t| completed >= t as usize);
                 by_count
                     || match &mi.completion {
                         Some(condition) if completed > 0 => {
