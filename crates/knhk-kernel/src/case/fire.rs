@@ -295,8 +295,7 @@ impl Case {
             Some(mi) => {
                 // YAWL's `t_isExitEnabled`: every instance done, or the threshold
                 // reached (with fewer instances than the threshold, only the first).
-                let by_count =
-                    active == 0 || mi.threshold.is_some_and(|t| completed >= t as usize);
+                let by_count = active == 0 || mi.threshold.is_some_and(|t| completed >= t as usize);
                 by_count
                     || match &mi.completion {
                         Some(condition) if completed > 0 => {
