@@ -326,9 +326,8 @@ fn cached(c: &mut Criterion) {
 /// Decisions too deep to time with criterion, run twice each (the better is kept):
 /// `j19` with a token 5 blocks upstream at `WORK`, and two decisions at the default
 /// case budget (`Limits::default().or_join_work_max`), which is what one OR-join
-/// consultation costs a case on this net. Those two end `Unknown`, which is not
-/// cached, so a case pays it again at every settle. With `--test`, every budget is
-/// 1,000.
+/// consultation costs a case on this net. Those two end `Unknown`, which the case's
+/// cache then remembers for that marking. With `--test`, every budget is 1,000.
 fn budget_table(quick: bool) {
     let spec = nets::compile(nets::or_join_chain(20));
     let net = spec.net(spec.root);

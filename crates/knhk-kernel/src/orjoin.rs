@@ -569,19 +569,24 @@ fn insert_minimal(basis: &mut Vec<Vec<u32>>, m: &[u32]) -> bool {
     true
 }
 
-/// Remembers verdicts per (net, task, marking, busy tasks): markings recur across
-/// cases of one specification, and the analysis is the expensive part of an OR-join.
+/// Remembers verdicts per (net, task, marking, busy tasks, budget): markings recur
+/// across cases of one specification and across the settling of one case, and the
+/// analysis is the expensive part of an OR-join. The verdict is a function of that key,
+/// so an `Unknown` is remembered too: a net whose analysis exhausts the budget pays for
+/// it once per marking, not at every command.
 #[derive(Debug, Default)]
 pub(crate) struct OrJoinCache {
-    verdicts: Mutex<BTreeMap<(NetIx, TaskIx, Marking, Bitset), OrJoinVerdict>>,
+    verdicts: Mutex<BTreeMap<CacheKey, OrJoinVerdict>>,
 }
+
+type CacheKey = (NetIx, TaskIx, Marking, Bitset, u64);
 
 /// The most verdicts kept per specification; past it the cache starts afresh, which
 /// bounds memory without an eviction policy on this cold path.
 const CACHE_ENTRIES_MAX: usize = 4096;
 
 impl OrJoinCache {
-    /// The cached verdict, or the analysis's (cached unless it is `Unknown`).
+    /// The cached verdict, or the analysis's (then cached).
     pub(crate) fn verdict(
         &self,
         net_ix: NetIx,
@@ -591,22 +596,20 @@ impl OrJoinCache {
         busy: &Bitset,
         work_max: u64,
     ) -> OrJoinVerdict {
-        let key = (net_ix, task, marking.clone(), busy.clone());
+        let key = (net_ix, task, marking.clone(), busy.clone(), work_max);
         if let Ok(cache) = self.verdicts.lock()
             && let Some(verdict) = cache.get(&key)
         {
             return *verdict;
         }
         let verdict = or_join_enabled(net, task, marking, busy, work_max);
-        if verdict != OrJoinVerdict::Unknown {
-            // A poisoned lock only means another thread panicked mid-insert; skipping
-            // the cache is always correct.
-            if let Ok(mut cache) = self.verdicts.lock() {
-                if cache.len() >= CACHE_ENTRIES_MAX {
-                    cache.clear();
-                }
-                cache.insert(key, verdict);
+        // A poisoned lock only means another thread panicked mid-insert; skipping the
+        // cache is always correct.
+        if let Ok(mut cache) = self.verdicts.lock() {
+            if cache.len() >= CACHE_ENTRIES_MAX {
+                cache.clear();
             }
+            cache.insert(key, verdict);
         }
         verdict
     }

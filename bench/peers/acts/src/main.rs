@@ -7,7 +7,8 @@
 //! is completed by this loop as acts announces it, and the next case starts once acts
 //! reports the process complete. acts' default store is in memory.
 //!
-//! `cargo run --release -- [CASES]` prints `acts 0.25.0 cases N seconds S cases/s R`.
+//! `cargo run --release -- [CASES]` prints `acts 0.25.0 cases N seconds S cases/s R`
+//! and the case latency (p50, p99, max).
 
 use std::time::{Duration, Instant};
 
@@ -17,14 +18,17 @@ use tokio::time::timeout;
 
 const TASKS: usize = 10;
 
-/// How long one case may take before the benchmark gives up rather than hang.
-const CASE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the loop waits for one event (an act offered, the process completed)
+/// before it gives up rather than hang.
+const WAIT: Duration = Duration::from_secs(30);
 
 /// The YAML model: `TASKS` irq steps in sequence.
 fn model() -> String {
-    let mut yml = String::from("id: seq10\nname: seq10\nsteps:\n");
+    let mut yml = String::from("id: seq10\nname: seq10\nver: \"1\"\nsteps:\n");
     for k in 0..TASKS {
-        yml.push_str(&format!("  - id: t{k}\n    name: t{k}\n    uses: acts.core.irq\n"));
+        yml.push_str(&format!(
+            "  - id: t{k}\n    name: t{k}\n    uses: acts.core.irq\n"
+        ));
     }
     yml
 }
@@ -67,18 +71,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     let mut run = async |case: usize| -> Result<(), Box<dyn std::error::Error>> {
-        let pid = format!("case-{case}");
+        let pid = format!("case{case}");
         let mut vars = Vars::new();
         vars.set("pid", pid.clone());
         executor.proc().start(&workflow.id, vars).await?;
-        for _ in 0..TASKS {
-            let (act_pid, tid) = timeout(CASE_TIMEOUT, acts.recv()).await?.ok_or("channel closed")?;
+        for n in 0..TASKS {
+            let (act_pid, tid) = timeout(WAIT, acts.recv())
+                .await
+                .map_err(|_| format!("{pid}: act {n} not offered within {WAIT:?}"))?
+                .ok_or("channel closed")?;
             if act_pid != pid {
                 return Err(format!("act of {act_pid} while running {pid}").into());
             }
             executor.act().complete(&act_pid, &tid, Vars::new()).await?;
         }
-        let ended = timeout(CASE_TIMEOUT, ends.recv()).await?.ok_or("channel closed")??;
+        let ended = timeout(WAIT, ends.recv())
+            .await
+            .map_err(|_| format!("{pid}: not completed within {WAIT:?}"))?
+            .ok_or("channel closed")??;
         if ended != pid {
             return Err(format!("{ended} completed while running {pid}").into());
         }
@@ -88,14 +98,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for case in 0..(cases / 10).max(1) {
         run(case).await?; // warm-up
     }
+    let mut latencies = Vec::with_capacity(cases);
     let start = Instant::now();
     for case in 0..cases {
+        let begun = Instant::now();
         run(cases + case).await?;
+        latencies.push(begun.elapsed());
     }
     let elapsed = start.elapsed().as_secs_f64();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e3;
     println!(
-        "acts 0.25.0 cases {cases} seconds {elapsed:.3} cases/s {:.1}",
-        cases as f64 / elapsed
+        "acts 0.25.0 cases {cases} seconds {elapsed:.3} cases/s {:.1} case ms p50 {:.1} p99 {:.1} max {:.1}",
+        cases as f64 / elapsed,
+        at(0.5),
+        at(0.99),
+        at(1.0)
     );
     engine.close().await;
     Ok(())

@@ -39,7 +39,10 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             steps_max: 10_000,
-            or_join_work_max: 100_000,
+            // Each backward step scans the basis, so cost grows faster than the
+            // budget: 10,000 steps decide the corpus's OR-joins in microseconds and
+            // bound a hopeless analysis to well under a second (docs/BENCHMARKS.md).
+            or_join_work_max: 10_000,
             or_join_fallback: OrJoinFallback::Wait,
             mi_instances_max: 10_000,
             subnet_depth_max: 64,
