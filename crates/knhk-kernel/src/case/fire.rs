@@ -225,46 +225,44 @@ impl Case {
             return Ok(vec![instance_input(net, task, data, None)?]);
         };
         let max = mi.max.min(self.limits.mi_instances_max);
-        let inputs = match &mi.split {
-            None => vec![instance_input(net, task, data, None)?; mi.min as usize],
-            Some(split) => {
-                let object = Value::Object(data.clone());
-                let value = split.evaluate(&Scope::data(&object)).map_err(|e| {
-                    CommandError::expression(&net.id, &task.id, "multiple-instance split", e)
-                })?;
-                let Value::Array(elements) = value else {
-                    return Err(CommandError::Expression {
-                        net: net.id.clone(),
-                        task: task.id.clone(),
-                        what: "multiple-instance split".to_owned(),
-                        message: format!("`{}` gave {value}, not an array", split.source()),
-                    });
-                };
-                let count = elements.len() as u64;
-                if count < u64::from(mi.min) || count > u64::from(max) {
-                    return Err(CommandError::InstanceCount {
-                        task: task.id.clone(),
-                        count,
-                        min: mi.min,
-                        max,
-                    });
-                }
-                elements
-                    .iter()
-                    .map(|e| instance_input(net, task, data, Some((mi.item.as_str(), e))))
-                    .collect::<Result<Vec<_>, _>>()?
+        // Checked before any instance's input is computed, so a huge split costs
+        // nothing but its evaluation.
+        let check = |count: usize| {
+            let count = count as u64;
+            if count < u64::from(mi.min) || count > u64::from(max) {
+                return Err(CommandError::InstanceCount {
+                    task: task.id.clone(),
+                    count,
+                    min: mi.min,
+                    max,
+                });
             }
+            Ok(())
         };
-        let count = inputs.len() as u64;
-        if count < u64::from(mi.min) || count > u64::from(max) {
-            return Err(CommandError::InstanceCount {
+        let Some(split) = &mi.split else {
+            check(mi.min as usize)?;
+            return Ok(vec![
+                instance_input(net, task, data, None)?;
+                mi.min as usize
+            ]);
+        };
+        let object = Value::Object(data.clone());
+        let value = split.evaluate(&Scope::data(&object)).map_err(|e| {
+            CommandError::expression(&net.id, &task.id, "multiple-instance split", e)
+        })?;
+        let Value::Array(elements) = value else {
+            return Err(CommandError::Expression {
+                net: net.id.clone(),
                 task: task.id.clone(),
-                count,
-                min: mi.min,
-                max,
+                what: "multiple-instance split".to_owned(),
+                message: format!("`{}` gave {value}, not an array", split.source()),
             });
-        }
-        Ok(inputs)
+        };
+        check(elements.len())?;
+        elements
+            .iter()
+            .map(|e| instance_input(net, task, data, Some((mi.item.as_str(), e))))
+            .collect()
     }
 
     /// Exits `task` if its instances say so: all done, the threshold reached, or the
