@@ -163,6 +163,8 @@ pub struct CompiledTask {
     pub input_mappings: Vec<(String, Expr)>,
     /// Output mappings: variable and expression.
     pub output_mappings: Vec<(String, Expr)>,
+    /// Whether only the mappings move data (YAWL's rule; see the model's field).
+    pub mappings_only: bool,
     /// Declared outputs, checked on completion.
     pub outputs: Vec<Parameter>,
     /// The timer.
@@ -572,6 +574,7 @@ fn compile_net(
             multiple_instance,
             input_mappings,
             output_mappings,
+            mappings_only: task.mappings_only,
             outputs: task.outputs.clone(),
             timer: task.timer.clone(),
             partial_join: task.partial_join.map(|p| (p.required, p.mode)),

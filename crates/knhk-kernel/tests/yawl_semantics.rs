@@ -1961,3 +1961,52 @@ fn mi_task_with_fewer_instances_than_its_threshold_exits_when_all_are_done() {
     run.assert_offered(&["N"]);
     assert_eq!(run.completed_tasks(), ["M"]);
 }
+
+/// `mappings_only` (YAWL's data rule): a task without mappings sees none of the net's
+/// data and writes none back; a composite task without mappings starts its subnet from
+/// the subnet's own initial values.
+#[test]
+fn mappings_only_tasks_move_data_through_their_mappings_alone() {
+    let mut run = launch(
+        json!([
+            {
+                "id": "main",
+                "input_condition": {"id": "i"}, "output_condition": {"id": "o"},
+                "variables": [{"name": "c", "initial": 5}],
+                "tasks": [
+                    {"id": "A", "kind": "atomic", "mappings_only": true},
+                    {"id": "S", "kind": "composite", "net": "sub", "mappings_only": true},
+                    {"id": "B", "kind": "atomic", "mappings_only": true,
+                     "input_mappings": [{"to": "seen", "expression": "c"}],
+                     "output_mappings": [{"to": "c", "expression": "output.c"}]}
+                ],
+                "flows": [
+                    {"from": "i", "to": "A"}, {"from": "A", "to": "S"},
+                    {"from": "S", "to": "B"}, {"from": "B", "to": "o"}
+                ]
+            },
+            {
+                "id": "sub",
+                "input_condition": {"id": "si"}, "output_condition": {"id": "so"},
+                "variables": [{"name": "c", "initial": 0}],
+                "tasks": [{"id": "T", "kind": "atomic"}],
+                "flows": [{"from": "si", "to": "T"}, {"from": "T", "to": "so"}]
+            }
+        ]),
+        json!({}),
+    );
+    let a = run.item("A");
+    assert_eq!(run.case.work_item(a).unwrap().data, json!({}));
+    run.run("A", json!({"c": 1, "extra": true}));
+    assert_eq!(run.case.data(), json!({"c": 5}));
+    // The subnet starts from its own initial value, not the parent's c.
+    let t = run.item("T");
+    assert_eq!(run.case.work_item(t).unwrap().data, json!({"c": 0}));
+    run.run("T", json!({"c": 9}));
+    assert_eq!(run.case.data(), json!({"c": 5}));
+    let b = run.item("B");
+    assert_eq!(run.case.work_item(b).unwrap().data, json!({"seen": 5}));
+    run.run("B", json!({"c": 6}));
+    run.assert_state("completed");
+    assert_eq!(run.case.data(), json!({"c": 6}));
+}

@@ -156,6 +156,13 @@ pub struct Task {
     /// output object's fields are merged into the net data.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output_mappings: Vec<Mapping>,
+    /// YAWL's data rule: the work sees only what the input mappings give, and only the
+    /// output mappings write net data; with no mappings, nothing passes either way (a
+    /// subnet then starts from its own variables' initial values). Off by default, so
+    /// that a task without mappings sees and returns all net data. The YAWL import sets
+    /// it on every task with work.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub mappings_only: bool,
     /// Makes the task multiple-instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multiple_instance: Option<MultipleInstance>,

@@ -238,6 +238,9 @@ fn write_extensions(block: &mut Block, task: &Task) {
     if let Some(count) = task.thread_split {
         block.raw(v::THREAD_SPLIT, count.to_string());
     }
+    if task.mappings_only {
+        block.raw(v::MAPPINGS_ONLY, "true".to_owned());
+    }
 }
 
 fn write_multiple_instance(block: &mut Block, mi: &MultipleInstance) {

@@ -129,6 +129,7 @@ terms! { KNHK_TERMS: "http://knhk.dev/ontology#";
     PERSISTENT = "persistent",
     THREAD_MERGE = "threadMerge",
     THREAD_SPLIT = "threadSplit",
+    MAPPINGS_ONLY = "mappingsOnly",
 }
 
 terms! { RDF_TERMS: "http://www.w3.org/1999/02/22-rdf-syntax-ns#";

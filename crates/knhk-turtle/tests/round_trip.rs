@@ -285,6 +285,7 @@ fn build_task(p: &mut Picker<'_>, id: String, net_ids: &[String]) -> Task {
         }),
         thread_merge: p.maybe(|p| 1 + p.below(5)),
         thread_split: p.maybe(|p| 1 + p.below(5)),
+        mappings_only: work && p.bit(),
     }
 }
 

@@ -101,6 +101,9 @@ impl<'a, 'i> Importer<'a, 'i> {
             trigger: None,
             thread_merge: None,
             thread_split: None,
+            // YAWL moves data by mappings only: a task or subnet without them sees
+            // nothing of the net's data and gives nothing back.
+            mappings_only: work.kind != TaskKind::Empty,
             id,
         };
         Ok((task, flows))

@@ -819,13 +819,10 @@ fn wpc21_livelock_fails_with_the_step_budget() {
 /// [derived] WPC22: if A sets c < 5, the composite task `Net` starts a new instance of
 /// the same net, and the recursion continues until A gives c >= 5.
 ///
-/// Disagreement with INDEX on the child's data: INDEX says the new instance's local c
-/// begins again at 0, which is YAWL's behaviour (a composite task without input mappings
-/// passes nothing, so the subnet's variables take their initial values). knhk's model
-/// passes *all* of the parent's data into a subnet when the composite task has no input
-/// mappings, so the child's A sees the parent's c (3 here), not 0. This test asserts
-/// knhk's current behaviour. Likewise, with no output mappings the child's data merges
-/// back into the parent when the subnet completes.
+/// Agrees with INDEX: the new instance's local c begins again at 0. The import marks
+/// every task with work `mappings_only` (YAWL's rule), so the composite task `Net`,
+/// which has no mappings, passes nothing down: the subnet's variables take their initial
+/// values. Nor does anything come back up: each level keeps its own c.
 #[test]
 fn wpc22_recursion_starts_a_new_instance_of_the_same_net() {
     let mut run = Run::launch("apromore-patterns/WPC22Recursion.yawl");
@@ -844,12 +841,17 @@ fn wpc22_recursion_starts_a_new_instance_of_the_same_net() {
     }));
     let a = run.item("A");
     assert_eq!(run.case.work_item(a).unwrap().net_instance, child);
-    // YAWL: {"c": 0}. knhk: the parent's data.
-    assert_eq!(run.case.work_item(a).unwrap().data, json!({"c": 3}));
+    // The child's c starts at its initial value, not the parent's 3.
+    assert_eq!(run.case.work_item(a).unwrap().data, json!({"c": 0}));
     run.run("A", json!({"c": 4}));
     assert_eq!(run.subnets().len(), 2);
+    assert_eq!(
+        run.case.work_item(run.item("A")).unwrap().data,
+        json!({"c": 0})
+    );
     run.run("A", json!({"c": 7}));
     assert_eq!(run.case.state(), &CaseState::Completed);
     assert_eq!(run.fired("Net"), 2);
-    assert_eq!(run.case.data()["c"], json!(7));
+    // The subnets' values stayed in the subnets.
+    assert_eq!(run.case.data()["c"], json!(3));
 }

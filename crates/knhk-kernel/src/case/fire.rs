@@ -443,7 +443,7 @@ impl Case {
                     .multiple_instance
                     .as_ref()
                     .is_some_and(|mi| mi.aggregate.is_some());
-            if !aggregated {
+            if !aggregated && !task.mappings_only {
                 for object in objects {
                     if let Value::Object(fields) = object {
                         inst.data
@@ -474,9 +474,9 @@ impl Case {
     }
 
     /// The output of an instance that outlived its MI task's exit: appended to the
-    /// task's aggregate variable if it has one, else merged into the net data. The
-    /// task's output mappings are not run: they are written for the array of outputs
-    /// the task had at its exit.
+    /// task's aggregate variable if it has one, else merged into the net data (unless
+    /// the task moves data by its mappings only). The task's output mappings are not
+    /// run: they are written for the array of outputs the task had at its exit.
     pub(super) fn apply_detached_output(
         &mut self,
         instance: NetInstanceId,
@@ -503,6 +503,7 @@ impl Case {
                 Value::Array(outputs) => outputs.push(output),
                 other => *other = Value::Array(vec![other.take(), output]),
             },
+            None if task.mappings_only => {}
             None => {
                 if let Value::Object(fields) = output {
                     inst.data.extend(fields);
@@ -620,7 +621,11 @@ pub(super) fn instance_input(
     element: Option<(&str, &Value)>,
 ) -> Result<Value, CommandError> {
     let mut input = if task.input_mappings.is_empty() {
-        data.clone()
+        if task.mappings_only {
+            Map::new()
+        } else {
+            data.clone()
+        }
     } else {
         let object = Value::Object(data.clone());
         let bindings: Vec<(&str, &Value)> = element.into_iter().collect();

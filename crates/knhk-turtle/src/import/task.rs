@@ -86,6 +86,7 @@ impl Importer<'_> {
             trigger: trigger(graph, node)?,
             thread_merge: number(graph, node, &[v::THREAD_MERGE], COUNT)?,
             thread_split: number(graph, node, &[v::THREAD_SPLIT], COUNT)?,
+            mappings_only: flag(graph, node, &[v::MAPPINGS_ONLY])?.unwrap_or(false),
         };
         Ok((task, cancellation_members(graph, node)?))
     }
