@@ -164,3 +164,35 @@ fn numbers_round_trip_exactly() {
         }
     }
 }
+
+/// Every file of the YAWL corpus that imports (leniently) survives a JSON write and a
+/// read unchanged, including the ones the model's validation rejects (read here without
+/// validating, as the verifier reads them).
+#[test]
+fn every_yawl_corpus_file_round_trips() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/yawl-specs");
+    let mut count = 0;
+    for dir in fs::read_dir(&corpus).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let Ok(import) = knhk_yawl::import_file(&path, &knhk_yawl::ImportOptions::lenient())
+            else {
+                assert!(
+                    path.ends_with("WPC17InterleavedParallelRouting.yawl"),
+                    "{}",
+                    path.display()
+                );
+                continue;
+            };
+            let text = knhk_json::to_string(&import.spec);
+            let back: knhk_model::Specification = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, import.spec, "{}", path.display());
+            count += 1;
+        }
+    }
+    assert_eq!(count, 29);
+}
