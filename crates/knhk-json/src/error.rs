@@ -86,7 +86,7 @@ fn render_path(path: &Path) -> String {
                 }
                 rendered.push_str(key);
             }
-            // A key that could not be read, inside the path: keep the placeholder.
+            // A key that could not be read, inside the path: shown as `?`.
             Segment::Unknown => {
                 if !rendered.is_empty() {
                     rendered.push('.');
