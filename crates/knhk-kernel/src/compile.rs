@@ -138,7 +138,7 @@ pub struct Branch {
 #[derive(Debug, Clone)]
 pub struct CompiledTask {
     /// The task's id.
-    pub id: String,
+    pub id: crate::TaskId,
     /// The join code.
     pub join: JoinCode,
     /// The split code.
@@ -561,7 +561,7 @@ fn compile_net(
             && thread_merge == 1
             && task.join != JoinCode::Or;
         tasks.push(CompiledTask {
-            id: task.id.clone(),
+            id: task.id.as_str().into(),
             join: task.join,
             split: task.split,
             body,

@@ -745,7 +745,7 @@ impl Model {
             Event::TaskFired {
                 net_instance, task, ..
             } => self.update(*net_instance, &format!("firing {task}"), |net, t| {
-                consume(&net.tasks[task], t)
+                consume(&net.tasks[&**task], t)
             }),
             Event::TokensRemoved {
                 net_instance,
@@ -768,7 +768,7 @@ impl Model {
                 // Subnet instances still running when their task exits go with it.
                 self.remove_children(*net_instance, task);
                 self.update(*net_instance, &format!("completing {task}"), |net, t| {
-                    let task = &net.tasks[task];
+                    let task = &net.tasks[&**task];
                     // The cancellation set was applied just before (reporting only the
                     // places that held tokens), then the split produces.
                     if task.cancel_places.iter().any(|p| count(t, p) > 0) {
@@ -908,7 +908,7 @@ proptest! {
             for item in &snapshot.items {
                 let busy = snapshot.busy.get(&item.net_instance);
                 prop_assert!(busy.is_some(), "item {:?} in a dead net instance", item);
-                let busy = busy.unwrap().contains(&item.task);
+                let busy = busy.unwrap().contains(&item.task.to_string());
                 match item.role {
                     WorkItemRole::Offer => {
                         prop_assert!(!busy && item.status == WorkItemStatus::Enabled, "offer of busy {:?}", item);

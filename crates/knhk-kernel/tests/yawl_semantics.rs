@@ -588,7 +588,7 @@ fn add_instance_dynamic_static_and_max() {
         else {
             panic!("one enabled work item expected, got {events:?}");
         };
-        assert_eq!((*net_instance, task.as_str()), (ROOT_INSTANCE, "D"));
+        assert_eq!((*net_instance, &**task), (ROOT_INSTANCE, "D"));
         let item = run.case.work_item(*work_item).unwrap();
         assert_eq!(item.status, WorkItemStatus::Enabled);
         assert_eq!(item.role, WorkItemRole::Instance { slot: n });

@@ -27,7 +27,7 @@ fn offered(case: &Case) -> Vec<String> {
     let mut tasks: Vec<String> = case
         .work_items()
         .filter(|w| w.status == WorkItemStatus::Enabled)
-        .map(|w| w.task.clone())
+        .map(|w| w.task.to_string())
         .collect();
     tasks.sort();
     tasks
@@ -58,7 +58,7 @@ fn trace(events: &[Event]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::TaskCompleted { task, .. } => Some(task.clone()),
+            Event::TaskCompleted { task, .. } => Some(task.to_string()),
             _ => None,
         })
         .collect()

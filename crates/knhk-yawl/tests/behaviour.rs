@@ -30,7 +30,7 @@ fn trace(events: &[Event]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::TaskCompleted { task, .. } => Some(task.clone()),
+            Event::TaskCompleted { task, .. } => Some(task.to_string()),
             _ => None,
         })
         .collect()

@@ -70,7 +70,7 @@ impl Run {
             .case
             .work_items()
             .filter(|w| w.status == WorkItemStatus::Enabled)
-            .map(|w| w.task.clone())
+            .map(|w| w.task.to_string())
             .collect();
         tasks.sort();
         tasks
@@ -164,7 +164,7 @@ fn trace(events: &[Event]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::TaskCompleted { task, .. } => Some(task.clone()),
+            Event::TaskCompleted { task, .. } => Some(task.to_string()),
             _ => None,
         })
         .collect()
@@ -175,7 +175,7 @@ fn ever_offered(events: &[Event]) -> BTreeSet<String> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::WorkItemEnabled { task, .. } => Some(task.clone()),
+            Event::WorkItemEnabled { task, .. } => Some(task.to_string()),
             _ => None,
         })
         .collect()

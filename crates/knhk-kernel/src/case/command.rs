@@ -77,7 +77,7 @@ impl Case {
                 let item = self.live_item(*work_item)?;
                 let reason = FailReason::WorkItemFailed {
                     work_item: *work_item,
-                    task: item.task.clone(),
+                    task: item.task.to_string(),
                     message: message.clone(),
                 };
                 self.items.remove(work_item);
@@ -198,7 +198,7 @@ impl Case {
         let task = &self.net_of(item.net_instance).tasks[item.task_ix as usize];
         let invalid = |reason: String| CommandError::InvalidOutput {
             work_item: item.id,
-            task: task.id.clone(),
+            task: task.id.to_string(),
             reason,
         };
         let Value::Object(fields) = output else {

@@ -36,7 +36,7 @@ impl Case {
         let depth = inst.depth;
         if matches!(task.body, Body::Composite(_)) && depth + 1 > self.limits.subnet_depth_max {
             return Err(CommandError::SubnetDepth {
-                task: task.id.clone(),
+                task: task.id.to_string(),
                 depth_max: self.limits.subnet_depth_max,
             });
         }
@@ -231,7 +231,7 @@ impl Case {
             let count = count as u64;
             if count < u64::from(mi.min) || count > u64::from(max) {
                 return Err(CommandError::InstanceCount {
-                    task: task.id.clone(),
+                    task: task.id.to_string(),
                     count,
                     min: mi.min,
                     max,
@@ -253,7 +253,7 @@ impl Case {
         let Value::Array(elements) = value else {
             return Err(CommandError::Expression {
                 net: net.id.clone(),
-                task: task.id.clone(),
+                task: task.id.to_string(),
                 what: "multiple-instance split".to_owned(),
                 message: format!("`{}` gave {value}, not an array", split.source()),
             });
@@ -311,7 +311,7 @@ impl Case {
                                 Ok(other) => {
                                     return Err(CommandError::Expression {
                                         net: net.id.clone(),
-                                        task: task.id.clone(),
+                                        task: task.id.to_string(),
                                         what: "multiple-instance completion".to_owned(),
                                         message: format!(
                                             "`{}` gave {other}, not a boolean",
@@ -564,7 +564,7 @@ impl Case {
             };
             let error = |message: String| CommandError::Predicate {
                 net: net.id.clone(),
-                from: task.id.clone(),
+                from: task.id.to_string(),
                 to: branch.target.clone(),
                 expression: predicate.source().to_owned(),
                 message,

@@ -240,7 +240,7 @@ impl Case {
         instance
             .busy
             .keys()
-            .map(|t| net.task(t).id.clone())
+            .map(|t| net.task(t).id.to_string())
             .collect()
     }
 }

@@ -33,7 +33,7 @@ impl Case {
         self.next_instance += 1;
         let parent_event = parent.map(|p| {
             let parent_net = self.net_of(p.instance);
-            (p.instance, parent_net.task(p.task).id.clone())
+            (p.instance, parent_net.task(p.task).id.to_string())
         });
         ev.push(Event::NetStarted {
             net_instance: id,
@@ -423,7 +423,7 @@ impl Case {
                         inst.marking.add(place, 1);
                         inst.dirty = true;
                     }
-                    taken_by.push(self.net_of(id).task(task).id.clone());
+                    taken_by.push(self.net_of(id).task(task).id.to_string());
                 }
             }
         }

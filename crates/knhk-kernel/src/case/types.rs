@@ -1,9 +1,68 @@
 //! The vocabulary of a case: ids, limits, states, work items, events and errors.
 
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use knhk_model::ExprError;
+
+/// A task's id as work items and events carry it: shared, so that handing it to an event
+/// counts a reference instead of copying the string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(Arc<str>);
+
+impl Deref for TaskId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for TaskId {
+    fn from(id: &str) -> Self {
+        TaskId(Arc::from(id))
+    }
+}
+
+impl From<String> for TaskId {
+    fn from(id: String) -> Self {
+        TaskId(Arc::from(id))
+    }
+}
+
+impl From<TaskId> for String {
+    fn from(id: TaskId) -> Self {
+        id.0.to_string()
+    }
+}
+
+impl PartialEq<str> for TaskId {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for TaskId {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<String> for TaskId {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
 
 /// Identifies a work item within its case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -182,7 +241,7 @@ pub struct WorkItem {
     /// The net instance its task belongs to.
     pub net_instance: NetInstanceId,
     /// The task's id.
-    pub task: String,
+    pub task: TaskId,
     /// Enabled or started.
     pub status: WorkItemStatus,
     /// Its role.
@@ -210,7 +269,7 @@ pub enum Event {
         /// The net instance.
         net_instance: NetInstanceId,
         /// The task.
-        task: String,
+        task: TaskId,
         /// How many instances.
         instances: u32,
     },
@@ -219,14 +278,14 @@ pub enum Event {
         /// The net instance.
         net_instance: NetInstanceId,
         /// The task.
-        task: String,
+        task: TaskId,
     },
     /// A busy task was cancelled.
     TaskCancelled {
         /// The net instance.
         net_instance: NetInstanceId,
         /// The task.
-        task: String,
+        task: TaskId,
     },
     /// A cancellation set removed tokens from a place.
     TokensRemoved {
@@ -244,7 +303,7 @@ pub enum Event {
         /// The net instance.
         net_instance: NetInstanceId,
         /// The task.
-        task: String,
+        task: TaskId,
     },
     /// A work item was started.
     WorkItemStarted {
@@ -289,7 +348,7 @@ pub enum Event {
         /// The net instance.
         net_instance: NetInstanceId,
         /// The OR-join task.
-        task: String,
+        task: TaskId,
     },
     /// A net instance ended.
     NetCompleted {

@@ -190,7 +190,7 @@ fn wcp_16_deferred_choice() {
         let mut expected = vec![
             Event::TaskFired {
                 net_instance: ROOT_INSTANCE,
-                task: choice.to_owned(),
+                task: choice.into(),
                 instances: 1,
             },
             Event::WorkItemStarted { work_item: chosen },
@@ -397,7 +397,7 @@ fn wcp_19_cancel_task() {
     assert_eq!(withdrawals(&events), [(check, CANCELLED)]);
     assert!(events.contains(&Event::TaskCancelled {
         net_instance: ROOT_INSTANCE,
-        task: "check_credit".to_owned()
+        task: "check_credit".into()
     }));
     assert!(run.case.busy_tasks(ROOT_INSTANCE).is_empty());
     assert_eq!(run.started(), Vec::<String>::new());
@@ -441,7 +441,7 @@ fn wcp_19_cancel_task() {
             },
             Event::TaskCancelled {
                 net_instance: ROOT_INSTANCE,
-                task: "check_credit".to_owned()
+                task: "check_credit".into()
             },
         ]
     );
@@ -755,7 +755,7 @@ fn wcp_25_cancel_region() {
     );
     assert!(events.contains(&Event::TaskCancelled {
         net_instance: ROOT_INSTANCE,
-        task: "pick_items".to_owned()
+        task: "pick_items".into()
     }));
     assert!(events.contains(&Event::TokensRemoved {
         net_instance: ROOT_INSTANCE,
@@ -832,7 +832,7 @@ fn wcp_26_cancel_mi_activity() {
     );
     assert!(events.contains(&Event::TaskCancelled {
         net_instance: ROOT_INSTANCE,
-        task: "get_quote".to_owned()
+        task: "get_quote".into()
     }));
     run.assert_offered(&["notify_suppliers"]);
     assert!(run.case.busy_tasks(ROOT_INSTANCE).is_empty());
@@ -872,7 +872,7 @@ fn wcp_26_cancel_mi_activity() {
             },
             Event::TaskCancelled {
                 net_instance: ROOT_INSTANCE,
-                task: "get_quote".to_owned()
+                task: "get_quote".into()
             },
         ]
     );
@@ -931,7 +931,7 @@ fn wcp_27_complete_mi_activity() {
     );
     assert!(events.contains(&Event::TaskCompleted {
         net_instance: ROOT_INSTANCE,
-        task: "review_paper".to_owned()
+        task: "review_paper".into()
     }));
     assert_eq!(run.case.data()["reviews"], json!([{"score": 4}]));
     run.assert_offered(&["decide"]);
@@ -1046,7 +1046,7 @@ fn wcp_29_cancelling_discriminator() {
     assert_eq!(withdrawals(&events), [(c, CANCELLED), (a, WITHDRAWN)]);
     assert!(events.contains(&Event::TaskCancelled {
         net_instance: ROOT_INSTANCE,
-        task: "ask_agency_c".to_owned()
+        task: "ask_agency_c".into()
     }));
     assert!(events.contains(&Event::TokensRemoved {
         net_instance: ROOT_INSTANCE,
@@ -1056,7 +1056,7 @@ fn wcp_29_cancelling_discriminator() {
     let cancelled: Vec<&str> = events
         .iter()
         .filter_map(|e| match e {
-            Event::TaskCancelled { task, .. } => Some(task.as_str()),
+            Event::TaskCancelled { task, .. } => Some(&**task),
             _ => None,
         })
         .collect();

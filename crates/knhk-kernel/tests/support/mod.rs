@@ -66,7 +66,7 @@ impl Run {
             .case
             .work_items()
             .filter(|i| i.status == status)
-            .map(|i| i.task.clone())
+            .map(|i| i.task.to_string())
             .collect();
         tasks.sort();
         tasks
@@ -191,7 +191,7 @@ impl Run {
         self.events
             .iter()
             .filter_map(|e| match e {
-                Event::TaskCompleted { task, .. } => Some(task.clone()),
+                Event::TaskCompleted { task, .. } => Some(task.to_string()),
                 _ => None,
             })
             .collect()

@@ -147,7 +147,7 @@ impl<'a> Explorer<'a> {
             if task.partial_join.is_some() {
                 if task.preset_places.len() > PARTIAL_JOIN_BRANCHES_MAX {
                     return Err(UnknownReason::PartialJoinTooWide {
-                        task: task.id.clone(),
+                        task: task.id.to_string(),
                     });
                 }
                 partial.push(TaskIx(i as u32));
@@ -433,7 +433,7 @@ impl<'a> Explorer<'a> {
             OrJoinVerdict::Enabled => Ok(true),
             OrJoinVerdict::NotEnabled => Ok(false),
             OrJoinVerdict::Unknown => Err(UnknownReason::OrJoinBudget {
-                task: self.net.task(ix).id.clone(),
+                task: self.net.task(ix).id.to_string(),
             }),
         }
     }
@@ -530,7 +530,7 @@ fn split_choices(task: &knhk_kernel::CompiledTask) -> Result<Vec<Vec<PlaceIx>>, 
             let (defaults, always): (Vec<_>, Vec<_>) = always.into_iter().partition(|b| b.default);
             if optional.len() > OR_SPLIT_BRANCHES_MAX {
                 return Err(UnknownReason::SplitTooWide {
-                    task: task.id.clone(),
+                    task: task.id.to_string(),
                     branches: optional.len(),
                 });
             }

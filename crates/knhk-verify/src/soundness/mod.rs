@@ -150,7 +150,7 @@ fn check_net(
     if space.unknown.is_none() {
         for (i, fired) in space.fired.iter().enumerate() {
             if !fired {
-                let id = net.task(TaskIx(i as u32)).id.clone();
+                let id = net.task(TaskIx(i as u32)).id.to_string();
                 findings.push(Finding::at(&net.id, Element::Task { id }, Rule::DeadTask));
             }
         }
@@ -253,7 +253,7 @@ fn firing(explorer: &Explorer<'_>, step: &Step) -> Firing {
         Step::Absorb { task } => (task, Action::Absorb),
     };
     Firing {
-        task: net.task(*task).id.clone(),
+        task: net.task(*task).id.to_string(),
         action,
     }
 }
@@ -277,7 +277,7 @@ fn net_state(explorer: &Explorer<'_>, state: &[u32], without_output: bool) -> Ne
         .collect();
     let busy = explorer
         .busy(state)
-        .map(|t| net.task(t).id.clone())
+        .map(|t| net.task(t).id.to_string())
         .collect();
     NetState { tokens, busy }
 }
