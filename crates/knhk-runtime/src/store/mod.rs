@@ -1,0 +1,203 @@
+//! The event-sourced log: records of every case, and versioned specifications.
+//!
+//! Owns the [`Store`] trait, the [`Record`] it stores and its errors; [`MemoryStore`] and
+//! [`RedbStore`] implement it. Leaves batching to [`crate::commit`] and the meaning of a
+//! payload to its writer ([`Entry`] is the usual one: a kernel command and its events).
+//!
+//! Design decisions:
+//! - The trait is synchronous and object-safe. Appending is blocking I/O (an fsync) that
+//!   runs on the committer's own thread, so async would buy nothing; object safety lets the
+//!   runtime hold an `Arc<dyn Store>` chosen by configuration (redb today, PostgreSQL later)
+//!   without making every runtime type generic, at the price of one virtual call per batch.
+//! - One [`Store::append`] call is one durable transaction: all of its records, possibly of
+//!   many cases, become visible and durable together, or none of them does.
+//! - A case's sequence numbers start at 0 and have no gaps. The store checks this on every
+//!   append and rejects the whole batch otherwise: the runtime assigns sequence numbers, so a
+//!   gap or a duplicate is a broken invariant, and writing nothing is the safe answer.
+//! - Specifications are immutable per version: writing the same text again is a no-op,
+//!   writing different text under an existing version is an error.
+
+mod memory;
+mod redb_store;
+
+use std::path::PathBuf;
+
+use knhk_kernel::{Command, Event};
+use serde::{Deserialize, Serialize};
+
+pub use memory::MemoryStore;
+pub use redb_store::RedbStore;
+
+/// Identifies a case in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CaseId(pub u64);
+
+impl std::fmt::Display for CaseId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "case {}", self.0)
+    }
+}
+
+/// One entry of a case's log: its position in the case and opaque payload bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The case the record belongs to.
+    pub case: CaseId,
+    /// Position in the case's log: 0 for the first record, then one more each time.
+    pub seq: u64,
+    /// The encoded content, usually an [`Entry`] (see [`Record::from_entry`]).
+    pub payload: Vec<u8>,
+}
+
+/// The usual payload: a command the kernel accepted and the events it produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The command as submitted.
+    pub command: Command,
+    /// The events `Case::apply` returned for it, in order.
+    pub events: Vec<Event>,
+}
+
+impl Record {
+    /// Encodes `entry` as JSON into a record at `seq` of `case`.
+    pub fn from_entry(case: CaseId, seq: u64, entry: &Entry) -> Result<Record, StoreError> {
+        let payload =
+            serde_json::to_vec(entry).map_err(|source| StoreError::Encode { case, seq, source })?;
+        Ok(Record { case, seq, payload })
+    }
+
+    /// Decodes the payload as an [`Entry`].
+    pub fn entry(&self) -> Result<Entry, StoreError> {
+        serde_json::from_slice(&self.payload).map_err(|source| StoreError::Decode {
+            case: self.case,
+            seq: self.seq,
+            source,
+        })
+    }
+}
+
+/// An event-sourced log of cases plus versioned specifications.
+///
+/// Implementations are shared between the committer thread and readers, hence `Send + Sync`
+/// and `&self` everywhere.
+pub trait Store: Send + Sync {
+    /// Appends `batch` in ONE durable transaction: when this returns `Ok`, every record is on
+    /// disk; when it returns an error, none is visible. The records of each case must
+    /// continue that case's sequence without gaps (see the module docs).
+    fn append(&self, batch: &[Record]) -> Result<(), StoreError>;
+
+    /// Every record of `case`, in sequence order; empty for an unknown case.
+    fn read_case(&self, case: CaseId) -> Result<Vec<Record>, StoreError>;
+
+    /// Every case with at least one record, in ascending id order.
+    fn cases(&self) -> Result<Vec<CaseId>, StoreError>;
+
+    /// Stores the specification text `json` as `version` of `id`, durably.
+    fn put_spec(&self, id: &str, version: u64, json: &str) -> Result<(), StoreError>;
+
+    /// The text of `version` of specification `id`, if stored.
+    fn get_spec(&self, id: &str, version: u64) -> Result<Option<String>, StoreError>;
+}
+
+/// Why a store operation failed. A failed operation changed nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database file could not be opened or created.
+    #[error("cannot open store at {path}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Box<redb::Error>,
+    },
+    /// The database failed during an operation.
+    #[error("store at {path} failed during {op}")]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// The operation, such as `append` or `read_case`.
+        op: &'static str,
+        /// The case concerned, when there is one.
+        case: Option<CaseId>,
+        /// The cause.
+        #[source]
+        source: Box<redb::Error>,
+    },
+    /// A record does not continue its case's sequence; the batch was not written.
+    #[error("{case}: expected sequence number {expected}, got {found}")]
+    SequenceGap {
+        /// The case.
+        case: CaseId,
+        /// The next sequence number the case accepts.
+        expected: u64,
+        /// The sequence number in the record.
+        found: u64,
+    },
+    /// A different text is already stored under this specification version.
+    #[error("specification {id} version {version} already exists with different content")]
+    SpecVersionExists {
+        /// The specification id.
+        id: String,
+        /// The version.
+        version: u64,
+    },
+    /// An entry could not be encoded.
+    #[error("cannot encode record {seq} of {case}")]
+    Encode {
+        /// The case.
+        case: CaseId,
+        /// The sequence number.
+        seq: u64,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored payload is not a valid entry.
+    #[error("cannot decode record {seq} of {case}")]
+    Decode {
+        /// The case.
+        case: CaseId,
+        /// The sequence number.
+        seq: u64,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A thread panicked while holding the in-memory store's lock.
+    #[error("in-memory store lock poisoned")]
+    Poisoned,
+    /// A store wrapper refused the operation on purpose (test doubles, fault injection).
+    #[error("injected failure: {reason}")]
+    Injected {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Checks that `batch` continues each case's sequence, given `next(case)`, the next
+/// sequence number the case accepts before the batch. Returns the new next numbers.
+pub(crate) fn check_sequences<E: From<StoreError>>(
+    batch: &[Record],
+    mut next: impl FnMut(CaseId) -> Result<u64, E>,
+) -> Result<std::collections::BTreeMap<CaseId, u64>, E> {
+    let mut nexts = std::collections::BTreeMap::new();
+    for record in batch {
+        let expected = match nexts.get(&record.case) {
+            Some(&n) => n,
+            None => next(record.case)?,
+        };
+        if record.seq != expected {
+            let gap = StoreError::SequenceGap {
+                case: record.case,
+                expected,
+                found: record.seq,
+            };
+            return Err(gap.into());
+        }
+        nexts.insert(record.case, expected + 1);
+    }
+    Ok(nexts)
+}
