@@ -191,16 +191,16 @@ pub(crate) fn yawl_rules(spec: &Specification) -> Vec<Finding> {
     findings
 }
 
+/// The far ends of the flows `end` picks out.
+fn arc_ends(net: &Net, end: impl Fn(&knhk_model::Flow) -> Option<String>) -> Vec<String> {
+    net.flows.iter().filter_map(end).collect()
+}
+
 /// The input condition has no preset, the output condition no postset.
 fn boundary_rules(net: &Net, findings: &mut Vec<Finding>) {
     let input = &net.input_condition.id;
     let output = &net.output_condition.id;
-    let preset: Vec<String> = net
-        .flows
-        .iter()
-        .filter(|f| &f.to == input)
-        .map(|f| f.from.clone())
-        .collect();
+    let preset = arc_ends(net, |f| (&f.to == input).then(|| f.from.clone()));
     if !preset.is_empty() {
         findings.push(Finding::at(
             &net.id,
@@ -208,12 +208,7 @@ fn boundary_rules(net: &Net, findings: &mut Vec<Finding>) {
             Rule::InputHasPreset { preset },
         ));
     }
-    let postset: Vec<String> = net
-        .flows
-        .iter()
-        .filter(|f| &f.from == output)
-        .map(|f| f.to.clone())
-        .collect();
+    let postset = arc_ends(net, |f| (&f.from == output).then(|| f.to.clone()));
     if !postset.is_empty() {
         findings.push(Finding::at(
             &net.id,

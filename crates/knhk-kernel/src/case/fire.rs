@@ -482,12 +482,12 @@ impl Case {
         instance: NetInstanceId,
         task_ix: TaskIx,
         output: Value,
-    ) -> Result<(), CommandError> {
+    ) {
         let Case {
             spec, instances, ..
         } = self;
         let Some(inst) = instances.get_mut(&instance) else {
-            return Ok(());
+            return;
         };
         let task = spec.net(inst.net).task(task_ix);
         match task
@@ -510,7 +510,6 @@ impl Case {
                 }
             }
         }
-        Ok(())
     }
 
     pub(super) fn apply_cancellation(

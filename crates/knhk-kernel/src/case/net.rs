@@ -306,7 +306,8 @@ impl Case {
                     // Implicit termination may have been waiting for this last item.
                     inst.dirty = true;
                 }
-                self.apply_detached_output(item.net_instance, task, output)
+                self.apply_detached_output(item.net_instance, task, output);
+                Ok(())
             }
             WorkItemRole::Offer => unreachable!("offers are never started, so never completed"),
         }
