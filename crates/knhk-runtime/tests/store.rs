@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::{Fixture, record};
+use common::{Fixture, record, snapshotted};
 use knhk_kernel::{CaseState, Command, Event};
-use knhk_runtime::{CaseId, Entry, Record, StoreError};
+use knhk_runtime::{Action, CaseId, CaseLog, Entry, Record, Store, StoreError, StoredSpec};
 
 fn empty_store_has_nothing(f: Fixture) {
     assert_eq!(f.store.cases().unwrap(), vec![]);
@@ -136,31 +136,120 @@ fn specifications_are_versioned_and_immutable(f: Fixture) {
 
 fn entries_round_trip(f: Fixture) {
     let entry = Entry {
-        command: Command::Signal {
-            name: "go".to_owned(),
+        at_ms: 1_700_000_000_000,
+        action: Action::Command {
+            command: Command::Signal {
+                name: "go".to_owned(),
+            },
+            worker: None,
         },
         events: vec![Event::CaseStateChanged {
             state: CaseState::Completed,
         }],
     };
-    let rec = Record::from_entry(CaseId(9), 0, &entry).unwrap();
+    let rec = entry.to_record(CaseId(9), 0).unwrap();
     f.store.append(&[rec]).unwrap();
     let f = f.reopen();
     let back = f.store.read_case(CaseId(9)).unwrap();
     assert_eq!(back.len(), 1);
-    assert_eq!(back[0].entry().unwrap(), entry);
+    assert_eq!(Entry::from_record(&back[0]).unwrap(), entry);
     let bad = Record {
         case: CaseId(9),
         seq: 1,
         payload: b"not json".to_vec(),
+        snapshot: None,
     };
     assert!(matches!(
-        bad.entry(),
+        Entry::from_record(&bad),
         Err(StoreError::Decode {
             case: CaseId(9),
             seq: 1,
             ..
         })
+    ));
+}
+
+fn latest_snapshot_and_the_records_after_it(f: Fixture) {
+    f.store
+        .append(&[record(1, 0), snapshotted(1, 1), record(2, 0)])
+        .unwrap();
+    f.store
+        .append(&[record(1, 2), snapshotted(1, 3), record(1, 4)])
+        .unwrap();
+    let f = f.reopen();
+    let log = f.store.read_latest(CaseId(1)).unwrap();
+    assert_eq!(
+        log,
+        CaseLog {
+            case: CaseId(1),
+            snapshot: Some((3, b"state of case 1 after 3".to_vec())),
+            records: vec![record(1, 4)],
+        }
+    );
+    // The full log is still there, without snapshots.
+    let all: Vec<Record> = (0..5).map(|seq| record(1, seq)).collect();
+    assert_eq!(f.store.read_case(CaseId(1)).unwrap(), all);
+
+    let mut seen = Vec::new();
+    f.store
+        .for_each_latest(&mut |log| {
+            seen.push(log);
+            true
+        })
+        .unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].snapshot.as_ref().map(|s| s.0), Some(3));
+    assert_eq!(
+        seen[1],
+        CaseLog {
+            case: CaseId(2),
+            snapshot: None,
+            records: vec![record(2, 0)],
+        }
+    );
+    // Visiting stops when asked to.
+    let mut visits = 0;
+    f.store
+        .for_each_latest(&mut |_| {
+            visits += 1;
+            false
+        })
+        .unwrap();
+    assert_eq!(visits, 1);
+}
+
+fn a_backup_is_a_complete_copy(f: Fixture) {
+    f.store
+        .append(&[record(1, 0), snapshotted(1, 1), record(5, 0)])
+        .unwrap();
+    f.store.put_spec("order", 1, "{}").unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let path = dest.path().join("copy.redb");
+    f.store.backup(&path).unwrap();
+    // The original goes on; the copy is frozen at the moment of the backup.
+    f.store.append(&[record(1, 2)]).unwrap();
+    let copy = knhk_runtime::RedbStore::open(&path).unwrap();
+    assert_eq!(copy.cases().unwrap(), vec![CaseId(1), CaseId(5)]);
+    assert_eq!(
+        copy.read_case(CaseId(1)).unwrap(),
+        vec![record(1, 0), record(1, 1)]
+    );
+    assert_eq!(
+        copy.read_latest(CaseId(1)).unwrap().snapshot,
+        Some((1, b"state of case 1 after 1".to_vec()))
+    );
+    assert_eq!(
+        copy.specs().unwrap(),
+        vec![StoredSpec {
+            id: "order".to_owned(),
+            version: 1,
+            json: "{}".to_owned()
+        }]
+    );
+    // A backup never overwrites.
+    assert!(matches!(
+        f.store.backup(&path),
+        Err(StoreError::BackupExists { .. })
     ));
 }
 
@@ -206,4 +295,6 @@ for_each_store!(
     specifications_are_versioned_and_immutable,
     entries_round_trip,
     everything_survives_reopen,
+    latest_snapshot_and_the_records_after_it,
+    a_backup_is_a_complete_copy,
 );

@@ -73,6 +73,36 @@ impl Case {
                 self.check_output(item, output)?;
                 self.complete_item(*work_item, output.clone(), ev)
             }
+            Command::ReleaseWorkItem { work_item } => {
+                self.require_started(*work_item)?;
+                self.set_item_status(*work_item, WorkItemStatus::Enabled);
+                ev.push(Event::WorkItemReleased {
+                    work_item: *work_item,
+                });
+                Ok(())
+            }
+            Command::SuspendWorkItem { work_item } => {
+                self.require_started(*work_item)?;
+                self.set_item_status(*work_item, WorkItemStatus::Suspended);
+                ev.push(Event::WorkItemSuspended {
+                    work_item: *work_item,
+                });
+                Ok(())
+            }
+            Command::ResumeWorkItem { work_item } => {
+                let item = self.live_item(*work_item)?;
+                if item.status != WorkItemStatus::Suspended {
+                    return Err(CommandError::NotSuspended {
+                        work_item: *work_item,
+                        status: item.status,
+                    });
+                }
+                self.set_item_status(*work_item, WorkItemStatus::Started);
+                ev.push(Event::WorkItemResumed {
+                    work_item: *work_item,
+                });
+                Ok(())
+            }
             Command::FailWorkItem { work_item, message } => {
                 let item = self.live_item(*work_item)?;
                 let reason = FailReason::WorkItemFailed {
@@ -160,6 +190,24 @@ impl Case {
             Err(CommandError::CaseNotRunning {
                 state: self.state.name(),
             })
+        }
+    }
+
+    fn require_started(&self, id: WorkItemId) -> Result<(), CommandError> {
+        let item = self.live_item(id)?;
+        if item.status == WorkItemStatus::Started {
+            Ok(())
+        } else {
+            Err(CommandError::NotStarted {
+                work_item: id,
+                status: item.status,
+            })
+        }
+    }
+
+    fn set_item_status(&mut self, id: WorkItemId, status: WorkItemStatus) {
+        if let Some(item) = self.items.get_mut(&id) {
+            item.status = status;
         }
     }
 

@@ -92,6 +92,23 @@ pub(crate) struct PartialJoinState {
     pub(crate) fired: bool,
 }
 
+/// Everything a case holds except its specification: what a snapshot stores, so that
+/// recovery resumes from it instead of replaying every command since launch.
+///
+/// An image is only meaningful with the specification the case was launched with; the
+/// caller keeps that pairing (see [`Case::from_image`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseImage {
+    limits: Limits,
+    state: CaseState,
+    instances: BTreeMap<NetInstanceId, NetInstance>,
+    items: BTreeMap<WorkItemId, WorkItem>,
+    next_item: u64,
+    next_instance: u32,
+    rng: SplitMix64,
+    final_data: Option<Map<String, Value>>,
+}
+
 /// The generator behind YAWL's random choices (XOR-join token, deferred choice among
 /// routing tasks). Seeded at launch and kept in the case, so replaying the same
 /// commands repeats the same choices.
@@ -169,6 +186,36 @@ impl Case {
                 }
                 Err(error)
             }
+        }
+    }
+
+    /// The case's state without its specification, for a snapshot.
+    pub fn image(&self) -> CaseImage {
+        CaseImage {
+            limits: self.limits,
+            state: self.state.clone(),
+            instances: self.instances.clone(),
+            items: self.items.clone(),
+            next_item: self.next_item,
+            next_instance: self.next_instance,
+            rng: self.rng,
+            final_data: self.final_data.clone(),
+        }
+    }
+
+    /// The case `image` was taken of, running `spec` again. `spec` must be the
+    /// specification the case was launched with: an image holds indices into it.
+    pub fn from_image(spec: Arc<CompiledSpec>, image: CaseImage) -> Case {
+        Case {
+            spec,
+            limits: image.limits,
+            state: image.state,
+            instances: image.instances,
+            items: image.items,
+            next_item: image.next_item,
+            next_instance: image.next_instance,
+            rng: image.rng,
+            final_data: image.final_data,
         }
     }
 

@@ -181,6 +181,22 @@ pub struct StuckPlace {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum FailReason {
+    /// A started work item went back to enabled (its worker let it go, or its lease
+    /// expired); it waits to be started again.
+    WorkItemReleased {
+        /// The work item.
+        work_item: WorkItemId,
+    },
+    /// A started work item was suspended.
+    WorkItemSuspended {
+        /// The work item.
+        work_item: WorkItemId,
+    },
+    /// A suspended work item was resumed: it is started again.
+    WorkItemResumed {
+        /// The work item.
+        work_item: WorkItemId,
+    },
     /// A work item was failed.
     WorkItemFailed {
         /// The work item.
@@ -206,6 +222,8 @@ pub enum WorkItemStatus {
     Enabled,
     /// Being worked on.
     Started,
+    /// Started, then put on hold: it cannot be completed until resumed.
+    Suspended,
     /// Done.
     Completed,
     /// Its worker gave up.
@@ -315,6 +333,22 @@ pub enum Event {
         /// The work item.
         work_item: WorkItemId,
     },
+    /// A started work item went back to enabled (its worker let it go, or its lease
+    /// expired); it waits to be started again.
+    WorkItemReleased {
+        /// The work item.
+        work_item: WorkItemId,
+    },
+    /// A started work item was suspended.
+    WorkItemSuspended {
+        /// The work item.
+        work_item: WorkItemId,
+    },
+    /// A suspended work item was resumed: it is started again.
+    WorkItemResumed {
+        /// The work item.
+        work_item: WorkItemId,
+    },
     /// A work item was failed.
     WorkItemFailed {
         /// The work item.
@@ -378,6 +412,22 @@ pub enum Command {
         work_item: WorkItemId,
         /// The output.
         output: Value,
+    },
+    /// Return a started work item to enabled, so that it can be started again. Only an
+    /// instance of a busy task can go back: an offer that was started has fired its task.
+    ReleaseWorkItem {
+        /// The work item.
+        work_item: WorkItemId,
+    },
+    /// Put a started work item on hold.
+    SuspendWorkItem {
+        /// The work item.
+        work_item: WorkItemId,
+    },
+    /// Resume a suspended work item.
+    ResumeWorkItem {
+        /// The work item.
+        work_item: WorkItemId,
     },
     /// Fail a live work item; the case fails.
     FailWorkItem {
@@ -457,6 +507,14 @@ pub enum CommandError {
     /// Only a started work item can be completed.
     #[error("work item {work_item:?} is {status:?}, not started")]
     NotStarted {
+        /// The work item.
+        work_item: WorkItemId,
+        /// Its status.
+        status: WorkItemStatus,
+    },
+    /// Only a suspended work item can be resumed.
+    #[error("work item {work_item:?} is {status:?}, not suspended")]
+    NotSuspended {
         /// The work item.
         work_item: WorkItemId,
         /// Its status.

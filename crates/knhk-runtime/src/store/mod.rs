@@ -22,7 +22,6 @@ mod redb_store;
 
 use std::path::PathBuf;
 
-use knhk_kernel::{Command, Event};
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryStore;
@@ -46,42 +45,42 @@ pub struct Record {
     pub case: CaseId,
     /// Position in the case's log: 0 for the first record, then one more each time.
     pub seq: u64,
-    /// The encoded content, usually an [`Entry`] (see [`Record::from_entry`]).
+    /// The encoded content, usually an [`Entry`](crate::Entry).
     pub payload: Vec<u8>,
+    /// The case's state after this record, if the writer took a snapshot here. The store
+    /// keeps only each case's latest snapshot, beside the log; [`Store::read_case`] leaves
+    /// this `None`.
+    pub snapshot: Option<Vec<u8>>,
 }
 
-/// The usual payload: a command the kernel accepted and the events it produced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    /// The command as submitted.
-    pub command: Command,
-    /// The events `Case::apply` returned for it, in order.
-    pub events: Vec<Event>,
+/// What recovery needs of one case: its latest snapshot and the records after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseLog {
+    /// The case.
+    pub case: CaseId,
+    /// The latest snapshot: the sequence number of the record it was taken after, and its
+    /// bytes.
+    pub snapshot: Option<(u64, Vec<u8>)>,
+    /// The records after the snapshot (all of them without one), in sequence order.
+    pub records: Vec<Record>,
 }
 
-impl Record {
-    /// Encodes `entry` as JSON into a record at `seq` of `case`.
-    pub fn from_entry(case: CaseId, seq: u64, entry: &Entry) -> Result<Record, StoreError> {
-        let payload =
-            serde_json::to_vec(entry).map_err(|source| StoreError::Encode { case, seq, source })?;
-        Ok(Record { case, seq, payload })
-    }
-
-    /// Decodes the payload as an [`Entry`].
-    pub fn entry(&self) -> Result<Entry, StoreError> {
-        serde_json::from_slice(&self.payload).map_err(|source| StoreError::Decode {
-            case: self.case,
-            seq: self.seq,
-            source,
-        })
-    }
+/// One version of a stored specification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSpec {
+    /// The specification's id.
+    pub id: String,
+    /// Its version, from 1.
+    pub version: u64,
+    /// Its canonical JSON text.
+    pub json: String,
 }
 
 /// An event-sourced log of cases plus versioned specifications.
 ///
 /// Implementations are shared between the committer thread and readers, hence `Send + Sync`
 /// and `&self` everywhere.
-pub trait Store: Send + Sync {
+pub trait Store: Send + Sync + std::fmt::Debug {
     /// Appends `batch` in ONE durable transaction: when this returns `Ok`, every record is on
     /// disk; when it returns an error, none is visible. The records of each case must
     /// continue that case's sequence without gaps (see the module docs).
@@ -93,11 +92,26 @@ pub trait Store: Send + Sync {
     /// Every case with at least one record, in ascending id order.
     fn cases(&self) -> Result<Vec<CaseId>, StoreError>;
 
+    /// The latest snapshot of `case` and the records after it.
+    fn read_latest(&self, case: CaseId) -> Result<CaseLog, StoreError>;
+
+    /// Calls `visit` with the [`CaseLog`] of every case, in ascending id order, all read
+    /// from one consistent state of the store; stops early when `visit` returns `false`.
+    fn for_each_latest(&self, visit: &mut dyn FnMut(CaseLog) -> bool) -> Result<(), StoreError>;
+
     /// Stores the specification text `json` as `version` of `id`, durably.
     fn put_spec(&self, id: &str, version: u64, json: &str) -> Result<(), StoreError>;
 
     /// The text of `version` of specification `id`, if stored.
     fn get_spec(&self, id: &str, version: u64) -> Result<Option<String>, StoreError>;
+
+    /// Every stored specification version, ordered by id, then version.
+    fn specs(&self) -> Result<Vec<StoredSpec>, StoreError>;
+
+    /// Writes a consistent copy of the whole store (every record, latest snapshot and
+    /// specification as of one committed transaction) into a new redb database file at
+    /// `dest`, while the store keeps serving. `dest` must not exist yet.
+    fn backup(&self, dest: &std::path::Path) -> Result<(), StoreError>;
 }
 
 /// Why a store operation failed. A failed operation changed nothing.
@@ -135,6 +149,12 @@ pub enum StoreError {
         expected: u64,
         /// The sequence number in the record.
         found: u64,
+    },
+    /// A backup's destination already exists; nothing was written.
+    #[error("backup destination {path} already exists")]
+    BackupExists {
+        /// The destination.
+        path: PathBuf,
     },
     /// A different text is already stored under this specification version.
     #[error("specification {id} version {version} already exists with different content")]

@@ -1,10 +1,16 @@
 //! [`RedbStore`]: the store in one redb file.
 //!
 //! Tables:
-//! - `records`: `(case, seq) -> payload`. redb orders tuple keys lexicographically, so a
-//!   case's records are one contiguous range, read in sequence order.
-//! - `cases`: `case -> next seq`, so listing cases and checking sequences costs one lookup
-//!   per case rather than a scan of the records.
+//! - `log`: `lsn -> (case, seq, previous lsn of the case, payload)`: one append-only log
+//!   of every case's records, in commit order. A batch's records are contiguous keys at
+//!   the end of the tree, so a commit rewrites a few pages instead of one page per case
+//!   (keyed by `(case, seq)`, a batch of 500 cases touched ~500 leaf pages and cost 2.5x
+//!   more per record; docs/BENCHMARKS.md).
+//! - `cases`: `case -> (next seq, lsn of its last record)`: the head of each case's
+//!   chain of records, walked backwards to read the case. Only the cases being worked on
+//!   are written, and they are few pages.
+//! - `snapshots`: `case -> (seq, bytes)`: the latest snapshot of each case, taken after
+//!   record `seq`. Replaced in the same transaction as the record it follows.
 //! - `specs`: `(id, version) -> json`.
 //!
 //! Every write is one redb write transaction committed with `Durability::Immediate`
@@ -15,10 +21,13 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{CaseId, Record, Store, StoreError, check_sequences};
+use super::{CaseId, CaseLog, Record, Store, StoreError, StoredSpec, check_sequences};
 
-const RECORDS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("records");
-const CASES: TableDefinition<u64, u64> = TableDefinition::new("cases");
+const LOG: TableDefinition<u64, (u64, u64, u64, &[u8])> = TableDefinition::new("log");
+const CASES: TableDefinition<u64, (u64, u64)> = TableDefinition::new("cases");
+/// The previous-lsn of a case's first record.
+const NO_LSN: u64 = u64::MAX;
+const SNAPSHOTS: TableDefinition<u64, (u64, &[u8])> = TableDefinition::new("snapshots");
 const SPECS: TableDefinition<(&str, u64), &str> = TableDefinition::new("specs");
 
 /// A [`Store`] in a single redb database file.
@@ -39,12 +48,41 @@ impl RedbStore {
         let store = RedbStore { db, path };
         // Create the tables once, so that readers never meet a missing table.
         store.write("open", None, |txn| {
-            txn.open_table(RECORDS)?;
+            txn.open_table(LOG)?;
             txn.open_table(CASES)?;
+            txn.open_table(SNAPSHOTS)?;
             txn.open_table(SPECS)?;
             Ok(())
         })?;
         Ok(store)
+    }
+
+    /// Creates a new database at `dest` holding `batch` (snapshots included) and `specs`,
+    /// in one transaction. Refuses a `dest` that exists.
+    pub(crate) fn create_copy(
+        dest: &Path,
+        batch: &[Record],
+        specs: impl Iterator<Item = StoredSpec>,
+    ) -> Result<(), StoreError> {
+        let copy = RedbStore::open_new(dest)?;
+        copy.write("backup", None, |txn| {
+            insert_records(txn, batch)?;
+            let mut table = txn.open_table(SPECS)?;
+            for spec in specs {
+                table.insert((spec.id.as_str(), spec.version), spec.json.as_str())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Opens a database that must not exist yet.
+    fn open_new(dest: &Path) -> Result<RedbStore, StoreError> {
+        if dest.exists() {
+            return Err(StoreError::BackupExists {
+                path: dest.to_path_buf(),
+            });
+        }
+        RedbStore::open(dest)
     }
 
     /// The database file.
@@ -107,46 +145,116 @@ impl<E: Into<redb::Error>> From<E> for WriteError {
     }
 }
 
+/// Checks `batch` against the sequences in `txn` and writes its records and snapshots.
+fn insert_records(txn: &redb::WriteTransaction, batch: &[Record]) -> Result<(), WriteError> {
+    let mut cases = txn.open_table(CASES)?;
+    let mut heads = std::collections::BTreeMap::new();
+    check_sequences(batch, |case| -> Result<u64, WriteError> {
+        let head = cases.get(case.0)?.map_or((0, NO_LSN), |g| g.value());
+        heads.insert(case, head.1);
+        Ok(head.0)
+    })?;
+    let mut log = txn.open_table(LOG)?;
+    let first_lsn = log.last()?.map_or(0, |(key, _)| key.value() + 1);
+    let mut snapshots = txn.open_table(SNAPSHOTS)?;
+    for (lsn, record) in (first_lsn..).zip(batch) {
+        // `check_sequences` looked up every case of the batch.
+        let previous = heads.get(&record.case).copied().unwrap_or(NO_LSN);
+        log.insert(
+            lsn,
+            (
+                record.case.0,
+                record.seq,
+                previous,
+                record.payload.as_slice(),
+            ),
+        )?;
+        heads.insert(record.case, lsn);
+        cases.insert(record.case.0, (record.seq + 1, lsn))?;
+        if let Some(snapshot) = &record.snapshot {
+            snapshots.insert(record.case.0, (record.seq, snapshot.as_slice()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The records of `case` with a sequence number from `from` on, in order, read by walking
+/// the case's chain back from its head.
+fn read_from(
+    txn: &redb::ReadTransaction,
+    case: CaseId,
+    from: u64,
+) -> Result<Vec<Record>, redb::Error> {
+    let cases = txn.open_table(CASES)?;
+    let log = txn.open_table(LOG)?;
+    let mut lsn = cases.get(case.0)?.map_or(NO_LSN, |g| g.value().1);
+    let mut records = Vec::new();
+    while lsn != NO_LSN {
+        let Some(entry) = log.get(lsn)? else { break };
+        let (_, seq, previous, payload) = entry.value();
+        if seq < from {
+            break;
+        }
+        records.push(Record {
+            case,
+            seq,
+            payload: payload.to_vec(),
+            snapshot: None,
+        });
+        lsn = previous;
+    }
+    records.reverse();
+    Ok(records)
+}
+
+/// Reads the latest snapshot of `case` and the records after it from one read transaction.
+fn read_latest_in(txn: &redb::ReadTransaction, case: CaseId) -> Result<CaseLog, redb::Error> {
+    let snapshots = txn.open_table(SNAPSHOTS)?;
+    let snapshot = snapshots.get(case.0)?.map(|g| {
+        let (seq, bytes) = g.value();
+        (seq, bytes.to_vec())
+    });
+    let from = snapshot.as_ref().map_or(0, |(seq, _)| seq + 1);
+    Ok(CaseLog {
+        case,
+        snapshot,
+        records: read_from(txn, case, from)?,
+    })
+}
+
 impl Store for RedbStore {
     fn append(&self, batch: &[Record]) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }
-        self.write("append", None, |txn| {
-            let mut cases = txn.open_table(CASES)?;
-            let nexts = check_sequences(batch, |case| -> Result<u64, WriteError> {
-                Ok(cases.get(case.0)?.map_or(0, |g| g.value()))
-            })?;
-            let mut records = txn.open_table(RECORDS)?;
-            for record in batch {
-                records.insert((record.case.0, record.seq), record.payload.as_slice())?;
-            }
-            for (case, next) in nexts {
-                cases.insert(case.0, next)?;
-            }
-            Ok(())
-        })
+        self.write("append", None, |txn| insert_records(txn, batch))
     }
 
     fn read_case(&self, case: CaseId) -> Result<Vec<Record>, StoreError> {
         let op = "read_case";
         let txn = self.read_txn(op, Some(case))?;
-        let table = txn
-            .open_table(RECORDS)
-            .map_err(|e| self.err(op, Some(case), e))?;
-        let range = table
-            .range((case.0, 0)..=(case.0, u64::MAX))
-            .map_err(|e| self.err(op, Some(case), e))?;
-        range
-            .map(|item| {
-                let (key, value) = item.map_err(|e| self.err(op, Some(case), e))?;
-                Ok(Record {
-                    case,
-                    seq: key.value().1,
-                    payload: value.value().to_vec(),
-                })
-            })
-            .collect()
+        read_from(&txn, case, 0).map_err(|e| self.err(op, Some(case), e))
+    }
+
+    fn read_latest(&self, case: CaseId) -> Result<CaseLog, StoreError> {
+        let op = "read_latest";
+        let txn = self.read_txn(op, Some(case))?;
+        read_latest_in(&txn, case).map_err(|e| self.err(op, Some(case), e))
+    }
+
+    fn for_each_latest(&self, visit: &mut dyn FnMut(CaseLog) -> bool) -> Result<(), StoreError> {
+        let op = "for_each_latest";
+        let txn = self.read_txn(op, None)?;
+        let cases = txn.open_table(CASES).map_err(|e| self.err(op, None, e))?;
+        for item in cases.iter().map_err(|e| self.err(op, None, e))? {
+            let (key, _) = item.map_err(|e| self.err(op, None, e))?;
+            let case = CaseId(key.value());
+            let log = read_latest_in(&txn, case).map_err(|e| self.err(op, Some(case), e))?;
+            if !visit(log) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn cases(&self) -> Result<Vec<CaseId>, StoreError> {
@@ -190,4 +298,51 @@ impl Store for RedbStore {
             .map_err(|e| self.err(op, None, e))?;
         Ok(value.map(|g| g.value().to_owned()))
     }
+
+    fn specs(&self) -> Result<Vec<StoredSpec>, StoreError> {
+        let op = "specs";
+        let txn = self.read_txn(op, None)?;
+        let table = txn.open_table(SPECS).map_err(|e| self.err(op, None, e))?;
+        let iter = table.iter().map_err(|e| self.err(op, None, e))?;
+        iter.map(|item| {
+            let (key, value) = item.map_err(|e| self.err(op, None, e))?;
+            let (id, version) = key.value();
+            Ok(StoredSpec {
+                id: id.to_owned(),
+                version,
+                json: value.value().to_owned(),
+            })
+        })
+        .collect()
+    }
+
+    fn backup(&self, dest: &Path) -> Result<(), StoreError> {
+        let op = "backup";
+        // One read transaction is one committed state: the copy holds exactly the batches
+        // acknowledged before it began, while the committer goes on writing.
+        let source = self.read_txn(op, None)?;
+        let copy = RedbStore::open_new(dest)?;
+        copy.write(op, None, |txn| {
+            copy_table(&source, txn, LOG)?;
+            copy_table(&source, txn, CASES)?;
+            copy_table(&source, txn, SNAPSHOTS)?;
+            copy_table(&source, txn, SPECS)?;
+            Ok(())
+        })
+    }
+}
+
+/// Copies every row of `table` from `source` into `dest`.
+fn copy_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    source: &redb::ReadTransaction,
+    dest: &redb::WriteTransaction,
+    table: TableDefinition<K, V>,
+) -> Result<(), WriteError> {
+    let from = source.open_table(table)?;
+    let mut to = dest.open_table(table)?;
+    for item in from.iter()? {
+        let (key, value) = item?;
+        to.insert(key.value(), value.value())?;
+    }
+    Ok(())
 }

@@ -1,0 +1,169 @@
+//! What queries return and how they select: cases, work items, history, with paging.
+
+use knhk_kernel::{CaseState, Event, NetInstanceId, TaskId, WorkItemId, WorkItemStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::index::ItemRef;
+use super::slot::{ItemInfo, Lease, Slot};
+use crate::entry::{Action, SpecRef};
+use crate::store::CaseId;
+
+/// A case as queries show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseView {
+    /// The case.
+    pub id: CaseId,
+    /// The specification version it runs.
+    pub spec: SpecRef,
+    /// Its state.
+    pub state: CaseState,
+    /// The case data.
+    pub data: Value,
+    /// When it was launched (ms since the Unix epoch).
+    pub launched_at_ms: u64,
+    /// When it last changed.
+    pub updated_at_ms: u64,
+}
+
+/// A work item as queries show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkItemView {
+    /// The case.
+    pub case: CaseId,
+    /// The work item's id in the case.
+    pub id: WorkItemId,
+    /// Its task.
+    pub task: TaskId,
+    /// The net instance its task belongs to.
+    pub net_instance: NetInstanceId,
+    /// Its status.
+    pub status: WorkItemStatus,
+    /// The data the work sees, while it is live.
+    pub data: Option<Value>,
+    /// Its lease, while a worker holds it.
+    pub lease: Option<Lease>,
+    /// When it was enabled.
+    pub enabled_at_ms: u64,
+    /// When its status last changed.
+    pub updated_at_ms: u64,
+}
+
+/// One entry of a case's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Its position in the case's log.
+    pub seq: u64,
+    /// When it happened (ms since the Unix epoch).
+    pub at_ms: u64,
+    /// What was done.
+    pub action: Action,
+    /// What it caused.
+    pub events: Vec<Event>,
+}
+
+/// Which cases a query selects. Cases come in ascending id order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseQuery {
+    /// Only cases in this state (its name: `running`, `completed`, ...).
+    pub state: Option<String>,
+    /// Only cases of this specification id.
+    pub spec_id: Option<String>,
+    /// Only cases after this one (the previous page's `next`).
+    pub after: Option<CaseId>,
+    /// At most this many; the engine caps it at its page size.
+    pub limit: Option<usize>,
+}
+
+/// Which work items a query selects. Items come ordered by case, then id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkItemQuery {
+    /// Only this case's.
+    pub case: Option<CaseId>,
+    /// Only this task's.
+    pub task: Option<String>,
+    /// Only items with this status (ended ones included).
+    pub status: Option<WorkItemStatus>,
+    /// Only items leased to this worker.
+    pub worker: Option<String>,
+    /// Only items after this one (the previous page's `next`).
+    pub after: Option<ItemRef>,
+    /// At most this many; the engine caps it at its page size.
+    pub limit: Option<usize>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T, C> {
+    /// The results.
+    pub items: Vec<T>,
+    /// Where the next page starts (pass it as `after`), if there are more.
+    pub next: Option<C>,
+}
+
+/// The state names a [`CaseQuery`] accepts.
+pub const CASE_STATES: [&str; 6] = [
+    "running",
+    "suspended",
+    "completed",
+    "cancelled",
+    "deadlocked",
+    "failed",
+];
+
+impl CaseQuery {
+    pub(crate) fn matches(&self, slot: &Slot) -> bool {
+        self.state
+            .as_deref()
+            .is_none_or(|s| s == slot.case.state().name())
+            && self.spec_id.as_deref().is_none_or(|s| s == slot.spec.id)
+    }
+}
+
+impl WorkItemQuery {
+    /// The views of `slot`'s work items that match, after `after`.
+    pub(crate) fn select(&self, slot: &Slot) -> Vec<WorkItemView> {
+        let first = match self.after {
+            Some(after) if after.case == slot.id => after.work_item.0 + 1,
+            _ => 0,
+        };
+        slot.items
+            .range(WorkItemId(first)..)
+            .filter(|(_, info)| {
+                self.task.as_deref().is_none_or(|t| info.task == t)
+                    && self.status.is_none_or(|s| s == info.status)
+                    && self
+                        .worker
+                        .as_deref()
+                        .is_none_or(|w| info.lease.as_ref().is_some_and(|lease| lease.worker == w))
+            })
+            .map(|(id, info)| item_view(slot, *id, info))
+            .collect()
+    }
+}
+
+pub(crate) fn case_view(slot: &Slot) -> CaseView {
+    CaseView {
+        id: slot.id,
+        spec: slot.spec.clone(),
+        state: slot.case.state().clone(),
+        data: slot.case.data(),
+        launched_at_ms: slot.launched_at_ms,
+        updated_at_ms: slot.updated_at_ms,
+    }
+}
+
+/// The view of work item `id` of `slot`, whose runtime record is `info`.
+pub(crate) fn item_view(slot: &Slot, id: WorkItemId, info: &ItemInfo) -> WorkItemView {
+    WorkItemView {
+        case: slot.id,
+        id,
+        task: info.task.clone(),
+        net_instance: info.net_instance,
+        status: info.status,
+        data: slot.case.work_item(id).map(|item| item.data.clone()),
+        lease: info.lease.clone(),
+        enabled_at_ms: info.enabled_at_ms,
+        updated_at_ms: info.updated_at_ms,
+    }
+}
