@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Peer comparison: the same 10-task sequence, in memory, one case in flight, on
+# Peer comparison: the same 10-task sequence, one case in flight, in memory and durable
+# (every step committed to disk before the next), on
 #   knhk           bench/peers/knhk   (the kernel's Case API, release profile)
 #   acts 0.25.0    bench/peers/acts   (crates.io `acts`, in-memory store)
 #   SpiffWorkflow  bench/peers/spiff  (PyPI SpiffWorkflow 3.2.*, BPMN user tasks)
 # Each peer compiles/deploys/parses its model once, then runs cases back to back: start,
 # complete every work item (user task, irq act) as it is offered, wait for the end.
 # Each engine runs RUNS times (default 2) and the best cases/s is kept, since a busy
-# machine only ever slows a run down. Prints a table: engine, cases/s, knhk/peer.
+# machine only ever slows a run down. Prints two tables (in memory, durable): engine,
+# cases/s, knhk/peer. Durable runs use a fresh directory under $TMPDIR each time: knhk's
+# redb store (21 commits per case: launch, start and complete of each item) and
+# SpiffWorkflow serialized to SQLite with synchronous=FULL (11 commits per case: start,
+# and each completed task).
 #
 #   bench/run-peers.sh                      everything
 #   RUNS=3 KNHK_CASES=200000 bench/run-peers.sh
@@ -23,6 +28,11 @@ runs="${RUNS:-2}"
 knhk_cases="${KNHK_CASES:-100000}"
 acts_cases="${ACTS_CASES:-500}"
 spiff_cases="${SPIFF_CASES:-2000}"
+knhk_durable_cases="${KNHK_DURABLE_CASES:-300}"
+spiff_durable_cases="${SPIFF_DURABLE_CASES:-200}"
+# Each durable run gets a new directory under $scratch (on disk, for real fsyncs).
+scratch="$(mktemp -d -p "${TMPDIR:-/tmp}")"
+trap 'rm -rf "$scratch"' EXIT
 python="${PYTHON:-python3}"
 
 # The figure from a peer's line "... cases/s R ...".
@@ -78,23 +88,29 @@ fi
 echo "== run (best of $runs)" >&2
 knhk="$(best_of knhk "$knhk_bin" "$knhk_cases")"
 [[ -n "$knhk" ]] || { echo "the knhk probe failed: no ratios" >&2; exit 1; }
+knhk_durable="$(best_of knhk-durable sh -c '"$0" "$1" --durable "$(mktemp -d -p "$2")"' \
+    "$knhk_bin" "$knhk_durable_cases" "$scratch")"
 acts=""
 [[ -z "$acts_bin" ]] || acts="$(best_of acts "$acts_bin" "$acts_cases")"
 spiff=""
+spiff_durable=""
 spiff_version=""
 if [[ -n "$spiff_py" ]]; then
     spiff="$(best_of spiffworkflow "$spiff_py" "$peers/spiff/seq10.py" "$spiff_cases")"
+    spiff_durable="$(best_of spiffworkflow-durable \
+        sh -c '"$0" "$1" "$2" --durable "$(mktemp -d -p "$3")"' \
+        "$spiff_py" "$peers/spiff/seq10.py" "$spiff_durable_cases" "$scratch")"
     spiff_version="$("$spiff_py" -c 'from SpiffWorkflow.version import __version__; print(__version__)')"
 fi
 echo "  load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) after the runs" >&2
 
 # The table, on stdout.
-row() { # engine, cases/s
+row() { # engine, cases/s, knhk's cases/s
     if [[ -z "$2" ]]; then
         printf '| %-22s | %12s | %12s |\n' "$1" "n/a" "n/a"
     else
         printf '| %-22s | %12s | %12s |\n' "$1" "$(printf '%.0f' "$2")" \
-            "$(awk -v k="$knhk" -v p="$2" 'BEGIN { printf "%.1f", k / p }')"
+            "$(awk -v k="$3" -v p="$2" 'BEGIN { printf "%.1f", k / p }')"
     fi
 }
 echo
@@ -102,6 +118,13 @@ echo "10-task sequence, in memory, 1 case in flight (best of $runs runs)"
 echo
 printf '| %-22s | %12s | %12s |\n' "engine" "cases/s" "knhk/peer"
 printf '|%s|%s|%s|\n' "------------------------" "-------------:" "-------------:"
-row "knhk (kernel)" "$knhk"
-row "acts 0.25.0" "$acts"
-row "SpiffWorkflow $spiff_version" "$spiff"
+row "knhk (kernel)" "$knhk" "$knhk"
+row "acts 0.25.0" "$acts" "$knhk"
+row "SpiffWorkflow $spiff_version" "$spiff" "$knhk"
+echo
+echo "10-task sequence, durable, 1 case in flight (best of $runs runs)"
+echo
+printf '| %-22s | %12s | %12s |\n' "engine" "cases/s" "knhk/peer"
+printf '|%s|%s|%s|\n' "------------------------" "-------------:" "-------------:"
+row "knhk (runtime, redb)" "$knhk_durable" "$knhk_durable"
+row "SpiffWorkflow + SQLite" "$spiff_durable" "$knhk_durable"

@@ -1,12 +1,20 @@
-"""Peer benchmark: a 10-task sequence on SpiffWorkflow, in memory.
+"""Peer benchmark: a 10-task sequence on SpiffWorkflow, in memory or durable.
 
 The BPMN process is start -> 10 user tasks in sequence -> end. It is parsed once;
 each case is a new BpmnWorkflow run to completion by completing every ready user task
 (the equivalent of knhk's start + complete of a work item), one case in flight.
 
-    python seq10.py [CASES]   prints "spiffworkflow <version> cases/s <figure>"
+With `--durable DIR`, the case is persisted as SpiffWorkflow applications do: after the
+case starts and after every completed task, the workflow is serialized
+(BpmnWorkflowSerializer) and written to SQLite in DIR (WAL, synchronous=FULL), one
+committed transaction per step, so every step is on disk before the next one.
+
+    python seq10.py [CASES] [--durable DIR]
+        prints "spiffworkflow <version> cases/s <figure>"
 """
 
+import os
+import sqlite3
 import sys
 import time
 
@@ -40,10 +48,37 @@ def bpmn(tasks: int) -> str:
     )
 
 
-def run_case(spec) -> int:
+class Store:
+    """Durable case state: one SQLite row per case, rewritten and committed per step."""
+
+    def __init__(self, directory: str) -> None:
+        from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+
+        os.makedirs(directory, exist_ok=True)
+        self.db = sqlite3.connect(os.path.join(directory, "spiff.sqlite3"))
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS cases (id INTEGER PRIMARY KEY, state TEXT)")
+        self.serializer = BpmnWorkflowSerializer()
+        self.next_id = 0
+
+    def new_case(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    def save(self, case: int, workflow) -> None:
+        state = self.serializer.serialize_json(workflow)
+        with self.db:  # one transaction, committed (and fsynced) on exit
+            self.db.execute("INSERT OR REPLACE INTO cases (id, state) VALUES (?, ?)", (case, state))
+
+
+def run_case(spec, store) -> int:
     """Runs one case to completion; returns the user tasks it completed."""
     workflow = BpmnWorkflow(spec)
     workflow.do_engine_steps()
+    case = store.new_case() if store else 0
+    if store:
+        store.save(case, workflow)
     done = 0
     while not workflow.is_completed():
         ready = workflow.get_tasks(state=TaskState.READY, manual=True)
@@ -53,19 +88,27 @@ def run_case(spec) -> int:
             task.run()
             done += 1
         workflow.do_engine_steps()
+        if store:
+            store.save(case, workflow)
     return done
 
 
 def main() -> None:
-    cases = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    args = sys.argv[1:]
+    store = None
+    if "--durable" in args:
+        at = args.index("--durable")
+        store = Store(args[at + 1])
+        del args[at : at + 2]
+    cases = int(args[0]) if args else 2000
     parser = BpmnParser()
     parser.add_bpmn_str(bpmn(TASKS).encode())
     spec = parser.get_spec("seq10")
     for _ in range(max(cases // 10, 1)):  # warm-up
-        run_case(spec)
+        run_case(spec, store)
     start = time.perf_counter()
     for _ in range(cases):
-        completed = run_case(spec)
+        completed = run_case(spec, store)
         assert completed == TASKS, completed
     elapsed = time.perf_counter() - start
     print(f"spiffworkflow {__version__} cases {cases} seconds {elapsed:.3f} cases/s {cases / elapsed:.1f}")

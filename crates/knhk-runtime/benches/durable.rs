@@ -169,7 +169,7 @@ async fn recovery(active: usize) {
     let start = Instant::now();
     let engine = open(dir.path());
     let elapsed = start.elapsed();
-    assert_eq!(engine.cases_in_memory(), active);
+    assert_eq!(engine.cases_in_flight(), active);
     let per_case = match (rss_before, rss_bytes()) {
         (Some(before), Some(after)) => format!(
             "{:.0} bytes resident per active case",

@@ -60,6 +60,21 @@ pub enum Action {
         /// The lease ends this many milliseconds after the entry's time.
         lease_ms: u64,
     },
+    /// An enabled work item was offered to participants: any of them may start it.
+    Offer {
+        /// The work item.
+        work_item: WorkItemId,
+        /// Who it is offered to.
+        participants: Vec<String>,
+    },
+    /// An enabled (or offered) work item was allocated to one participant: only they may
+    /// act on it.
+    Allocate {
+        /// The work item.
+        work_item: WorkItemId,
+        /// Who it is allocated to.
+        participant: String,
+    },
     /// A lease ran out: the work item went back to enabled.
     ExpireLease {
         /// The work item.

@@ -58,7 +58,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use commit::{CommitError, Committer, CommitterConfig};
 pub use engine::{
     CaseQuery, CaseView, ClaimTarget, Engine, EngineConfig, EngineError, Fired, HistoryEntry,
-    ItemRef, Lease, Page, SpecVersion, WorkItemQuery, WorkItemView,
+    ItemRef, Lease, Page, Resourcing, SpecVersion, WorkItemQuery, WorkItemView,
 };
 pub use entry::{Action, Entry, SpecRef};
 pub use paths::{PathsError, StoragePaths};

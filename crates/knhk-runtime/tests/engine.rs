@@ -15,7 +15,7 @@ use common::{
 use knhk_kernel::{CaseState, Command, CommandError, Event, WorkItemId, WorkItemStatus};
 use knhk_runtime::{
     Action, CaseId, CaseQuery, ClaimTarget, EngineConfig, EngineError, Fired, MemoryStore,
-    WorkItemQuery,
+    Resourcing, WorkItemQuery,
 };
 use serde_json::{Value, json};
 
@@ -774,8 +774,10 @@ async fn queries_select_by_state_spec_task_and_status_with_paging() {
         }
     }
     assert_eq!(seen, [a_cases[0], a_cases[2], a_cases[3], a_cases[4]]);
-    // The cancelled case's item is listed as cancelled.
+    // The cancelled case's item is listed as cancelled, when the case is named (a query
+    // across cases searches the cases in flight).
     let query = WorkItemQuery {
+        case: Some(a_cases[1]),
         status: Some(WorkItemStatus::Cancelled),
         ..WorkItemQuery::default()
     };
@@ -841,4 +843,189 @@ async fn a_suspended_case_refuses_work_until_resumed() {
         .await
         .unwrap();
     assert_eq!(engine.claim("w", &target, 1, 100).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn offered_and_allocated_items_are_for_their_participants_only() {
+    let (engine, _) = memory_engine();
+    engine.register(sequence("seq", 2)).await.unwrap();
+    let case = engine.launch("seq", None, json!({})).await.unwrap().id;
+    let t0 = live_item(&engine, case, "t0").await;
+    let people = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+
+    engine
+        .offer(case, t0, people(&["ann", "bob"]))
+        .await
+        .unwrap();
+    let view = engine.work_item(case, t0).await.unwrap();
+    assert_eq!(
+        view.resourcing,
+        Resourcing::Offered {
+            participants: people(&["ann", "bob"])
+        }
+    );
+    // Offered work is not for claiming workers.
+    let target = ClaimTarget::Task("t0".to_owned());
+    assert!(
+        engine
+            .claim("robot", &target, 1, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let before = observe(&engine, case).await;
+    for who in [None, Some("carl")] {
+        let error = engine.command(case, start(t0), who).await.unwrap_err();
+        assert!(matches!(error, EngineError::NotOffered { .. }), "{error}");
+    }
+    let error = engine.allocate(case, t0, "carl").await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("offered to other participants than `carl`"),
+        "{error}"
+    );
+    assert_eq!(observe(&engine, case).await, before);
+
+    // Starting it allocates it to the starter; only they act on it from then on.
+    engine.command(case, start(t0), Some("bob")).await.unwrap();
+    let view = engine.work_item(case, t0).await.unwrap();
+    assert_eq!(
+        view.resourcing,
+        Resourcing::Allocated {
+            participant: "bob".to_owned()
+        }
+    );
+    let error = engine
+        .command(case, complete(t0, json!({})), Some("ann"))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("allocated to `bob`"), "{error}");
+    engine
+        .command(case, complete(t0, json!({})), Some("bob"))
+        .await
+        .unwrap();
+
+    // Allocation straight from enabled; an allocated item cannot be re-offered.
+    let t1 = live_item(&engine, case, "t1").await;
+    engine.allocate(case, t1, "dave").await.unwrap();
+    let before = observe(&engine, case).await;
+    assert!(matches!(
+        engine.offer(case, t1, people(&["eve"])).await,
+        Err(EngineError::Allocated { participant, .. }) if participant == "dave"
+    ));
+    assert!(matches!(
+        engine.command(case, start(t1), Some("eve")).await,
+        Err(EngineError::Allocated { .. })
+    ));
+    assert_eq!(observe(&engine, case).await, before);
+    let query = WorkItemQuery {
+        worker: Some("dave".to_owned()),
+        ..WorkItemQuery::default()
+    };
+    let mine = engine.work_items(&query).await.unwrap().items;
+    assert_eq!(mine.iter().map(|i| i.id).collect::<Vec<_>>(), [t1]);
+    engine.command(case, start(t1), Some("dave")).await.unwrap();
+
+    // Only enabled items are offered or allocated, to someone.
+    let started = engine.offer(case, t1, people(&["eve"])).await.unwrap_err();
+    assert!(
+        matches!(
+            started.command_error(),
+            Some(CommandError::NotEnabled { .. })
+        ),
+        "{started}"
+    );
+    assert!(matches!(
+        engine.offer(case, t0, people(&["eve"])).await,
+        Err(EngineError::WorkItemEnded { .. })
+    ));
+    for bad in [vec![], people(&[""])] {
+        assert!(matches!(
+            engine.offer(case, t1, bad).await,
+            Err(EngineError::InvalidRequest(_))
+        ));
+    }
+    assert!(matches!(
+        engine.allocate(case, t1, "").await,
+        Err(EngineError::InvalidRequest(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_timer_loop_fires_what_falls_due() {
+    let (engine, clock) = memory_engine();
+    engine
+        .register(timer_net(
+            json!({"trigger": "on_enabled", "duration_ms": 1_000, "on_expiry": "complete"}),
+        ))
+        .await
+        .unwrap();
+    let case = engine.launch("timed", None, json!({})).await.unwrap().id;
+    let timers = engine.spawn_timers(std::time::Duration::from_millis(5));
+    clock.advance(1_000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !items(&engine, case).await.iter().any(|i| i.task == "after") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the timer never fired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    timers.abort();
+}
+
+#[tokio::test]
+async fn ended_cases_leave_memory_but_stay_queryable() {
+    let (engine, _) = memory_engine();
+    engine.register(sequence("seq", 1)).await.unwrap();
+    let done = engine
+        .launch("seq", None, json!({"k": 1}))
+        .await
+        .unwrap()
+        .id;
+    let running = engine.launch("seq", None, json!({})).await.unwrap().id;
+    let t0 = live_item(&engine, done, "t0").await;
+    engine.command(done, start(t0), None).await.unwrap();
+    let before = observe(&engine, done).await;
+    assert_eq!(engine.cases_in_flight(), 2);
+    engine
+        .command(done, complete(t0, json!({"out": 2})), None)
+        .await
+        .unwrap();
+    assert_eq!(engine.cases_in_flight(), 1);
+
+    // Loaded from its final snapshot when asked for.
+    let view = engine.case(done).await.unwrap();
+    assert_eq!(view.state, CaseState::Completed);
+    assert_eq!(view.data, json!({"k": 1, "out": 2}));
+    assert_eq!(engine.history(done).await.unwrap().len(), 3);
+    assert_eq!(
+        engine.work_item(done, t0).await.unwrap().status,
+        WorkItemStatus::Completed
+    );
+    assert_ne!(observe(&engine, done).await, before);
+    let completed = CaseQuery {
+        state: Some("completed".to_owned()),
+        ..CaseQuery::default()
+    };
+    let page = engine.cases(&completed).await.unwrap();
+    assert_eq!(page.items.iter().map(|c| c.id).collect::<Vec<_>>(), [done]);
+    assert_eq!(
+        all_cases(&engine)
+            .await
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
+        [done, running]
+    );
+    // Commands to it are refused as before.
+    assert!(matches!(
+        engine.command(done, start(t0), None).await,
+        Err(EngineError::WorkItemEnded { .. })
+    ));
+    assert!(matches!(
+        engine.command(done, Command::CancelCase, None).await,
+        Err(EngineError::Command { .. })
+    ));
 }

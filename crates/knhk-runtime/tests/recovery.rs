@@ -106,6 +106,13 @@ async fn every_case_work_item_lease_and_timer_comes_back_after_a_restart() {
             .await
             .unwrap();
         assert_eq!(claimed.len(), 1);
+        // Offered and allocated items.
+        let e = engine.launch("seq", None, json!({})).await.unwrap().id;
+        let t0 = live_item(&engine, e, "t0").await;
+        engine.offer(e, t0, vec!["ann".to_owned()]).await.unwrap();
+        let f = engine.launch("seq", None, json!({})).await.unwrap().id;
+        let t0 = live_item(&engine, f, "t0").await;
+        engine.allocate(f, t0, "bob").await.unwrap();
         before = everything(&engine).await;
         assert_eq!(engine.case(leased).await.unwrap().state, CaseState::Running);
     }
@@ -127,7 +134,7 @@ async fn every_case_work_item_lease_and_timer_comes_back_after_a_restart() {
     assert_eq!(engine.fire_due().await.unwrap(), Fired::default());
     // New cases continue the ids.
     let next = engine.launch("seq", None, json!({})).await.unwrap().id;
-    assert_eq!(next, CaseId(7));
+    assert_eq!(next, CaseId(9));
     // The old case still runs on version 1 (three tasks).
     let case = engine.case(CaseId(1)).await.unwrap();
     assert_eq!(case.spec.version, 1);

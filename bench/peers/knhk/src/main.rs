@@ -5,7 +5,12 @@
 //! store, no I/O. The net is `nets::sequence(10)`, the one the kernel's `throughput`
 //! bench runs.
 //!
-//! `cargo run --release -- [CASES]` prints `knhk cases N seconds S cases/s R`.
+//! With `--durable DIR` the same loop runs through the durable engine (`knhk-runtime`)
+//! on a redb database in DIR: every launch, start and complete is committed (fsync)
+//! before the next call, one case in flight, so group commit cannot help.
+//!
+//! `cargo run --release -- [CASES] [--durable DIR]` prints
+//! `knhk cases N seconds S cases/s R`.
 
 #[path = "../../../../crates/knhk-kernel/benches/nets.rs"]
 mod nets;
@@ -18,11 +23,75 @@ use serde_json::json;
 
 const TASKS: usize = 10;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let cases: usize = match std::env::args().nth(1) {
+type Error = Box<dyn std::error::Error>;
+
+/// Runs `cases` cases through the durable engine on a database in `dir`.
+fn durable(cases: usize, dir: &str) -> Result<f64, Error> {
+    use knhk_runtime::{Engine, EngineConfig, StoragePaths, SystemClock, WorkItemQuery};
+    use std::sync::Arc;
+
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    runtime.block_on(async {
+        let store = StoragePaths::new(dir, None).open_store()?;
+        let engine = Engine::open(Arc::new(store), Arc::new(SystemClock), EngineConfig::default())?;
+        let spec = knhk_json::from_value(nets::sequence(TASKS))?;
+        let id = spec.id.clone();
+        engine.register(spec).await?;
+        let run = async || -> Result<(), Error> {
+            let case = engine.launch(&id, None, json!({})).await?.id;
+            let query = WorkItemQuery {
+                case: Some(case),
+                ..WorkItemQuery::default()
+            };
+            let mut completed = 0;
+            loop {
+                let items = engine.work_items(&query).await?.items;
+                let Some(item) = items.iter().find(|i| i.data.is_some()) else { break };
+                engine.command(case, Command::StartWorkItem { work_item: item.id }, None).await?;
+                let output = json!({});
+                engine
+                    .command(case, Command::CompleteWorkItem { work_item: item.id, output }, None)
+                    .await?;
+                completed += 1;
+            }
+            if completed != TASKS {
+                return Err(format!("case ended after {completed} items").into());
+            }
+            Ok(())
+        };
+        for _ in 0..(cases / 10).max(1) {
+            run().await?; // warm-up
+        }
+        let start = Instant::now();
+        for _ in 0..cases {
+            run().await?;
+        }
+        Ok(start.elapsed().as_secs_f64())
+    })
+}
+
+fn main() -> Result<(), Error> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let durable_dir = match args.iter().position(|a| a == "--durable") {
+        Some(at) => {
+            let dir = args.get(at + 1).cloned().ok_or("--durable needs a directory")?;
+            args.drain(at..at + 2);
+            Some(dir)
+        }
+        None => None,
+    };
+    let cases: usize = match args.first() {
         Some(n) => n.parse()?,
         None => 100_000,
     };
+    if let Some(dir) = durable_dir {
+        let elapsed = durable(cases, &dir)?;
+        println!(
+            "knhk-durable cases {cases} seconds {elapsed:.3} cases/s {:.1}",
+            cases as f64 / elapsed
+        );
+        return Ok(());
+    }
     let spec = nets::compile(nets::sequence(TASKS));
     let run = |seed: u64| -> Result<(), Box<dyn std::error::Error>> {
         let (mut case, _) = Case::launch(spec.clone(), json!({}), seed, Limits::default())?;

@@ -78,6 +78,26 @@ pub enum EngineError {
         /// The worker holding it.
         worker: String,
     },
+    /// The work item is offered to participants, and the one acting is not among them.
+    #[error("work item {} of {case} is offered to other participants{}", work_item.0, participant.as_ref().map(|p| format!(" than `{p}`")).unwrap_or_default())]
+    NotOffered {
+        /// The case.
+        case: CaseId,
+        /// The work item.
+        work_item: WorkItemId,
+        /// Who tried, if anyone said.
+        participant: Option<String>,
+    },
+    /// The work item is allocated to another participant.
+    #[error("work item {} of {case} is allocated to `{participant}`", work_item.0)]
+    Allocated {
+        /// The case.
+        case: CaseId,
+        /// The work item.
+        work_item: WorkItemId,
+        /// Who it is allocated to.
+        participant: String,
+    },
     /// The worker's lease on the work item ran out; the item goes back to enabled.
     #[error("lease on work item {} of {case} expired at {expired_at_ms} ms", work_item.0)]
     LeaseExpired {

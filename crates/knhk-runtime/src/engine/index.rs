@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use knhk_kernel::{WorkItemId, WorkItemStatus};
 use serde::{Deserialize, Serialize};
 
-use super::slot::Slot;
+use super::slot::{Resourcing, Slot};
 use crate::store::CaseId;
 
 /// A work item across the engine: its case and its id in the case.
@@ -147,7 +147,12 @@ pub(crate) fn keys(slot: &Slot) -> Vec<Key> {
         return keys;
     }
     for item in slot.case.work_items() {
-        if item.status == WorkItemStatus::Enabled {
+        // Work offered or allocated to people is theirs, not for claiming workers.
+        let unassigned = slot
+            .items
+            .get(&item.id)
+            .is_none_or(|i| i.resourcing == Resourcing::Unassigned);
+        if item.status == WorkItemStatus::Enabled && unassigned {
             keys.push(Key::Claim(
                 ClaimTarget::Task(item.task.to_string()),
                 item.id,

@@ -45,7 +45,7 @@ pub use index::{ClaimTarget, ItemRef};
 pub use query::{
     CASE_STATES, CaseQuery, CaseView, HistoryEntry, Page, WorkItemQuery, WorkItemView,
 };
-pub use slot::{ItemInfo, Lease};
+pub use slot::{ItemInfo, Lease, Resourcing};
 pub use specs::SpecVersion;
 
 use index::{Due, Index};
@@ -88,6 +88,41 @@ pub struct Fired {
 
 type SlotLock = Arc<tokio::sync::Mutex<Slot>>;
 
+/// A case as the engine holds it in memory.
+#[derive(Debug)]
+enum Resident {
+    /// Running or suspended: its whole state, ready for commands.
+    Live(SlotLock),
+    /// Ended: only what case queries filter on. Its state is in the store, as the
+    /// snapshot every case takes when it ends, and is loaded when asked for; so memory
+    /// grows with the cases in flight, not with every case ever run.
+    Ended(Summary),
+}
+
+/// What the engine keeps of an ended case.
+#[derive(Debug)]
+struct Summary {
+    spec_id: String,
+    state: &'static str,
+}
+
+impl Resident {
+    fn of(slot: Slot) -> Resident {
+        if slot.case.state().is_final() {
+            Resident::ended(&slot)
+        } else {
+            Resident::Live(Arc::new(tokio::sync::Mutex::new(slot)))
+        }
+    }
+
+    fn ended(slot: &Slot) -> Resident {
+        Resident::Ended(Summary {
+            spec_id: slot.spec.id.clone(),
+            state: slot.case.state().name(),
+        })
+    }
+}
+
 /// The durable workflow engine. Cheap to clone: clones share one engine.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -103,7 +138,7 @@ struct Inner {
     registry: RwLock<Registry>,
     /// Serializes registrations, so that two registrations of an id get distinct versions.
     registering: tokio::sync::Mutex<()>,
-    cases: RwLock<BTreeMap<CaseId, SlotLock>>,
+    cases: RwLock<BTreeMap<CaseId, Resident>>,
     next_case: AtomicU64,
     index: Mutex<Index>,
 }
@@ -138,7 +173,7 @@ impl Engine {
         let mut cases = BTreeMap::new();
         for slot in slots {
             index.set(slot.id, index::keys(&slot));
-            cases.insert(slot.id, Arc::new(tokio::sync::Mutex::new(slot)));
+            cases.insert(slot.id, Resident::of(slot));
         }
         let next_case = cases.keys().next_back().map_or(1, |id: &CaseId| id.0 + 1);
         let committer = Committer::start(Arc::clone(&store), config.committer)?;
@@ -231,7 +266,7 @@ impl Engine {
         self.inner.committer.append(vec![record]).await?;
         let view = query::case_view(&slot);
         self.reindex(&slot);
-        write(&self.inner.cases).insert(id, Arc::new(tokio::sync::Mutex::new(slot)));
+        write(&self.inner.cases).insert(id, Resident::of(slot));
         Ok(view)
     }
 
@@ -249,6 +284,37 @@ impl Engine {
             worker: worker.map(str::to_owned),
         };
         self.act(case, action).await
+    }
+
+    /// Offers enabled work item `work_item` of `case` to `participants`: any of them may
+    /// start it, which allocates it to them.
+    pub async fn offer(
+        &self,
+        case: CaseId,
+        work_item: WorkItemId,
+        participants: Vec<String>,
+    ) -> Result<(), EngineError> {
+        let action = Action::Offer {
+            work_item,
+            participants,
+        };
+        self.act(case, action).await.map(drop)
+    }
+
+    /// Allocates enabled (or offered) work item `work_item` of `case` to `participant`:
+    /// from then on only they may act on it. An offered item can only be allocated to one
+    /// of its participants.
+    pub async fn allocate(
+        &self,
+        case: CaseId,
+        work_item: WorkItemId,
+        participant: &str,
+    ) -> Result<(), EngineError> {
+        let action = Action::Allocate {
+            work_item,
+            participant: participant.to_owned(),
+        };
+        self.act(case, action).await.map(drop)
     }
 
     /// Claims up to `max` enabled work items of `target` for `worker`: each is started
@@ -279,7 +345,7 @@ impl Engine {
         let at_ms = self.inner.clock.now_ms();
         for item in candidates {
             if locked.last().is_none_or(|(case, _)| *case != item.case) {
-                let Ok(slot) = self.slot(item.case) else {
+                let Ok(slot) = self.slot(item.case).await else {
                     continue;
                 };
                 locked.push((item.case, slot.lock_owned().await));
@@ -380,7 +446,7 @@ impl Engine {
                 work_item: item.work_item,
             },
         };
-        let Ok(slot) = self.slot(item.case) else {
+        let Ok(slot) = self.slot(item.case).await else {
             return Ok(false);
         };
         let mut slot = slot.lock().await;
@@ -402,7 +468,7 @@ impl Engine {
 
     /// Applies `action` to case `case` and commits it.
     async fn act(&self, case: CaseId, action: Action) -> Result<Vec<Event>, EngineError> {
-        let slot = self.slot(case)?;
+        let slot = self.slot(case).await?;
         let mut slot = slot.lock().await;
         self.act_locked(&mut slot, action).await
     }
@@ -459,22 +525,34 @@ impl Engine {
         }
     }
 
+    /// Brings the indexes up to date after a commit, and lets an ended case go from
+    /// memory. A task already waiting for this slot's lock still gets the old slot,
+    /// which holds the final state: its command is refused, as on a loaded one.
     fn reindex(&self, slot: &Slot) {
         lock(&self.inner.index).set(slot.id, index::keys(slot));
+        if slot.case.state().is_final() {
+            write(&self.inner.cases).insert(slot.id, Resident::ended(slot));
+        }
     }
 
-    fn slot(&self, case: CaseId) -> Result<SlotLock, EngineError> {
-        read(&self.inner.cases)
-            .get(&case)
-            .cloned()
-            .ok_or(EngineError::UnknownCase(case))
+    /// The slot of `case`: the live one, or for an ended case one loaded from its final
+    /// snapshot (not kept).
+    async fn slot(&self, case: CaseId) -> Result<SlotLock, EngineError> {
+        match read(&self.inner.cases).get(&case) {
+            None => return Err(EngineError::UnknownCase(case)),
+            Some(Resident::Live(slot)) => return Ok(Arc::clone(slot)),
+            Some(Resident::Ended(_)) => {}
+        }
+        let log = self.blocking(move |store| store.read_latest(case)).await?;
+        let slot = recover(&read(&self.inner.registry), log)?;
+        Ok(Arc::new(tokio::sync::Mutex::new(slot)))
     }
 
     // ---- queries -------------------------------------------------------------------
 
     /// Case `case`.
     pub async fn case(&self, case: CaseId) -> Result<CaseView, EngineError> {
-        let slot = self.slot(case)?;
+        let slot = self.slot(case).await?;
         let slot = slot.lock().await;
         Ok(query::case_view(&slot))
     }
@@ -491,12 +569,20 @@ impl Engine {
         }
         let limit = self.page_limit(query.limit)?;
         let after = query.after.map_or(0, |c| c.0 + 1);
-        let slots: Vec<SlotLock> = read(&self.inner.cases)
+        // Ended cases are matched on their summary, and only loaded if they match.
+        let candidates: Vec<CaseId> = read(&self.inner.cases)
             .range(CaseId(after)..)
-            .map(|(_, slot)| Arc::clone(slot))
+            .filter(|(_, resident)| match resident {
+                Resident::Live(_) => true,
+                Resident::Ended(summary) => query.matches_summary(&summary.spec_id, summary.state),
+            })
+            .map(|(id, _)| *id)
             .collect();
         let mut items = Vec::new();
-        for slot in slots {
+        for case in candidates {
+            let Ok(slot) = self.slot(case).await else {
+                continue;
+            };
             let slot = slot.lock().await;
             if query.matches(&slot) {
                 if items.len() == limit {
@@ -515,19 +601,18 @@ impl Engine {
         query: &WorkItemQuery,
     ) -> Result<Page<WorkItemView, ItemRef>, EngineError> {
         let limit = self.page_limit(query.limit)?;
-        let first = match (query.case, query.after) {
-            (Some(case), _) => {
-                self.slot(case)?;
-                case
-            }
-            (None, Some(after)) => after.case,
-            (None, None) => CaseId(0),
+        let first = query.after.map_or(CaseId(0), |after| after.case);
+        let slots: Vec<SlotLock> = match query.case {
+            Some(case) => vec![self.slot(case).await?],
+            // Across cases, only the cases in flight are searched (see `WorkItemQuery`).
+            None => read(&self.inner.cases)
+                .range(first..)
+                .filter_map(|(_, resident)| match resident {
+                    Resident::Live(slot) => Some(Arc::clone(slot)),
+                    Resident::Ended(_) => None,
+                })
+                .collect(),
         };
-        let slots: Vec<SlotLock> = read(&self.inner.cases)
-            .range(first..)
-            .take_while(|(id, _)| query.case.is_none_or(|c| c == **id))
-            .map(|(_, slot)| Arc::clone(slot))
-            .collect();
         let mut items = Vec::new();
         for slot in slots {
             let slot = slot.lock().await;
@@ -551,7 +636,7 @@ impl Engine {
         case: CaseId,
         work_item: WorkItemId,
     ) -> Result<WorkItemView, EngineError> {
-        let slot = self.slot(case)?;
+        let slot = self.slot(case).await?;
         let slot = slot.lock().await;
         let info = slot
             .items
@@ -563,7 +648,7 @@ impl Engine {
     /// Every entry of case `case`'s log, as acknowledged, oldest first.
     pub async fn history(&self, case: CaseId) -> Result<Vec<HistoryEntry>, EngineError> {
         // Taking the lock waits for a commit in flight, so the history is current.
-        let slot = self.slot(case)?;
+        let slot = self.slot(case).await?;
         let _slot = slot.lock().await;
         let records = self.blocking(move |store| store.read_case(case)).await?;
         records
@@ -612,9 +697,12 @@ impl Engine {
             .map_err(EngineError::from)
     }
 
-    /// Running cases, for metrics and tests.
-    pub fn cases_in_memory(&self) -> usize {
-        read(&self.inner.cases).len()
+    /// Cases whose whole state is in memory: the running and suspended ones.
+    pub fn cases_in_flight(&self) -> usize {
+        read(&self.inner.cases)
+            .values()
+            .filter(|r| matches!(r, Resident::Live(_)))
+            .count()
     }
 }
 

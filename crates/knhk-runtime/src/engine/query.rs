@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::index::ItemRef;
-use super::slot::{ItemInfo, Lease, Slot};
+use super::slot::{ItemInfo, Lease, Resourcing, Slot};
 use crate::entry::{Action, SpecRef};
 use crate::store::CaseId;
 
@@ -43,6 +43,8 @@ pub struct WorkItemView {
     pub data: Option<Value>,
     /// Its lease, while a worker holds it.
     pub lease: Option<Lease>,
+    /// Who it is for.
+    pub resourcing: Resourcing,
     /// When it was enabled.
     pub enabled_at_ms: u64,
     /// When its status last changed.
@@ -75,7 +77,9 @@ pub struct CaseQuery {
     pub limit: Option<usize>,
 }
 
-/// Which work items a query selects. Items come ordered by case, then id.
+/// Which work items a query selects. Items come ordered by case, then id. Without
+/// `case`, the query searches the cases in flight (running or suspended), which is where
+/// work is; an ended case's work items are listed by naming the case.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkItemQuery {
     /// Only this case's.
@@ -84,7 +88,7 @@ pub struct WorkItemQuery {
     pub task: Option<String>,
     /// Only items with this status (ended ones included).
     pub status: Option<WorkItemStatus>,
-    /// Only items leased to this worker.
+    /// Only items leased to this worker, or offered or allocated to this participant.
     pub worker: Option<String>,
     /// Only items after this one (the previous page's `next`).
     pub after: Option<ItemRef>,
@@ -113,10 +117,12 @@ pub const CASE_STATES: [&str; 6] = [
 
 impl CaseQuery {
     pub(crate) fn matches(&self, slot: &Slot) -> bool {
-        self.state
-            .as_deref()
-            .is_none_or(|s| s == slot.case.state().name())
-            && self.spec_id.as_deref().is_none_or(|s| s == slot.spec.id)
+        self.matches_summary(&slot.spec.id, slot.case.state().name())
+    }
+
+    pub(crate) fn matches_summary(&self, spec_id: &str, state: &str) -> bool {
+        self.state.as_deref().is_none_or(|s| s == state)
+            && self.spec_id.as_deref().is_none_or(|s| s == spec_id)
     }
 }
 
@@ -132,14 +138,21 @@ impl WorkItemQuery {
             .filter(|(_, info)| {
                 self.task.as_deref().is_none_or(|t| info.task == t)
                     && self.status.is_none_or(|s| s == info.status)
-                    && self
-                        .worker
-                        .as_deref()
-                        .is_none_or(|w| info.lease.as_ref().is_some_and(|lease| lease.worker == w))
+                    && self.worker.as_deref().is_none_or(|w| concerns(info, w))
             })
             .map(|(id, info)| item_view(slot, *id, info))
             .collect()
     }
+}
+
+/// Whether work item `info` is leased, offered or allocated to `who`.
+fn concerns(info: &ItemInfo, who: &str) -> bool {
+    info.lease.as_ref().is_some_and(|lease| lease.worker == who)
+        || match &info.resourcing {
+            Resourcing::Unassigned => false,
+            Resourcing::Offered { participants } => participants.iter().any(|p| p == who),
+            Resourcing::Allocated { participant } => participant == who,
+        }
 }
 
 pub(crate) fn case_view(slot: &Slot) -> CaseView {
@@ -163,6 +176,7 @@ pub(crate) fn item_view(slot: &Slot, id: WorkItemId, info: &ItemInfo) -> WorkIte
         status: info.status,
         data: slot.case.work_item(id).map(|item| item.data.clone()),
         lease: info.lease.clone(),
+        resourcing: info.resourcing.clone(),
         enabled_at_ms: info.enabled_at_ms,
         updated_at_ms: info.updated_at_ms,
     }

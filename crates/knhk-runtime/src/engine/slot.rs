@@ -28,6 +28,26 @@ pub struct Lease {
     pub until_ms: u64,
 }
 
+/// Who a work item is for, in YAWL's resource perspective: enabled work is unassigned
+/// until offered to participants or allocated to one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "to")]
+pub enum Resourcing {
+    /// Anyone (or any worker claiming it) may take it.
+    #[default]
+    Unassigned,
+    /// Any of these participants may start it (which allocates it to them).
+    Offered {
+        /// The participants.
+        participants: Vec<String>,
+    },
+    /// Only this participant may act on it.
+    Allocated {
+        /// The participant.
+        participant: String,
+    },
+}
+
 /// What the runtime remembers of a work item, live or ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemInfo {
@@ -39,6 +59,8 @@ pub struct ItemInfo {
     pub status: WorkItemStatus,
     /// The lease, while a worker holds it.
     pub lease: Option<Lease>,
+    /// Who the item is for.
+    pub resourcing: Resourcing,
     /// When it was enabled.
     pub enabled_at_ms: u64,
     /// When its status last changed.
@@ -140,11 +162,70 @@ impl Slot {
                 return Err(EngineError::CaseExists { case: self.id });
             }
             Action::Command { command, worker } => {
+                let worker = worker.as_deref();
                 if let Some(item) = acted_on(command) {
                     self.check_item(item)?;
-                    self.check_lease(item, worker.as_deref(), at_ms)?;
+                    self.check_lease(item, worker, at_ms)?;
+                    self.check_resourcing(item, worker)?;
                 }
-                self.kernel(command)?
+                let events = self.kernel(command)?;
+                // Starting an offered item allocates it to the participant who started it.
+                if let (Command::StartWorkItem { work_item }, Some(participant)) = (command, worker)
+                    && let Some(info) = self.items.get_mut(work_item)
+                    && matches!(info.resourcing, Resourcing::Offered { .. })
+                {
+                    info.resourcing = Resourcing::Allocated {
+                        participant: participant.to_owned(),
+                    };
+                }
+                events
+            }
+            Action::Offer {
+                work_item,
+                participants,
+            } => {
+                if participants.is_empty() || participants.iter().any(String::is_empty) {
+                    return Err(EngineError::InvalidRequest(
+                        "an offer needs at least one participant, each with a non-empty name"
+                            .to_owned(),
+                    ));
+                }
+                self.check_assignable(*work_item)?;
+                if let Some(Resourcing::Allocated { participant }) =
+                    self.items.get(work_item).map(|i| &i.resourcing)
+                {
+                    return Err(EngineError::Allocated {
+                        case: self.id,
+                        work_item: *work_item,
+                        participant: participant.clone(),
+                    });
+                }
+                self.set_resourcing(
+                    *work_item,
+                    Resourcing::Offered {
+                        participants: participants.clone(),
+                    },
+                );
+                Vec::new()
+            }
+            Action::Allocate {
+                work_item,
+                participant,
+            } => {
+                if participant.is_empty() {
+                    return Err(EngineError::InvalidRequest(
+                        "a participant needs a non-empty name".to_owned(),
+                    ));
+                }
+                self.check_assignable(*work_item)?;
+                self.check_resourcing(*work_item, Some(participant))?;
+                self.set_resourcing(
+                    *work_item,
+                    Resourcing::Allocated {
+                        participant: participant.clone(),
+                    },
+                );
+                Vec::new()
             }
             Action::Claim {
                 work_item,
@@ -157,6 +238,7 @@ impl Slot {
                     ));
                 }
                 self.check_item(*work_item)?;
+                self.check_resourcing(*work_item, Some(worker))?;
                 let events = self.kernel(&Command::StartWorkItem {
                     work_item: *work_item,
                 })?;
@@ -217,6 +299,60 @@ impl Slot {
         }
     }
 
+    /// Refuses an offer or allocation of an item that is not enabled (or not claimable).
+    fn check_assignable(&self, work_item: WorkItemId) -> Result<(), EngineError> {
+        self.check_item(work_item)?;
+        match self.case.work_item(work_item) {
+            Some(item) if item.status == WorkItemStatus::Enabled => Ok(()),
+            Some(item) => Err(EngineError::Command {
+                case: self.id,
+                source: Box::new(knhk_kernel::CommandError::NotEnabled {
+                    work_item,
+                    status: item.status,
+                }),
+            }),
+            None => Err(EngineError::UnknownWorkItem {
+                case: self.id,
+                work_item,
+            }),
+        }
+    }
+
+    /// Refuses an action on an offered item by a non-participant, and on an allocated
+    /// item by anyone but its participant.
+    fn check_resourcing(
+        &self,
+        work_item: WorkItemId,
+        participant: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let resourcing = self.items.get(&work_item).map(|i| &i.resourcing);
+        match resourcing {
+            Some(Resourcing::Offered { participants })
+                if !participant.is_some_and(|p| participants.iter().any(|q| q == p)) =>
+            {
+                Err(EngineError::NotOffered {
+                    case: self.id,
+                    work_item,
+                    participant: participant.map(str::to_owned),
+                })
+            }
+            Some(Resourcing::Allocated {
+                participant: holder,
+            }) if participant != Some(holder.as_str()) => Err(EngineError::Allocated {
+                case: self.id,
+                work_item,
+                participant: holder.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn set_resourcing(&mut self, work_item: WorkItemId, resourcing: Resourcing) {
+        if let Some(info) = self.items.get_mut(&work_item) {
+            info.resourcing = resourcing;
+        }
+    }
+
     /// Refuses an action on a leased work item by anyone but its worker, and by its
     /// worker once the lease has run out.
     fn check_lease(
@@ -262,6 +398,7 @@ impl Slot {
                             net_instance: *net_instance,
                             status: WorkItemStatus::Enabled,
                             lease: None,
+                            resourcing: Resourcing::Unassigned,
                             enabled_at_ms: at_ms,
                             updated_at_ms: at_ms,
                         },
@@ -308,7 +445,9 @@ impl Slot {
             info.status = status;
             info.updated_at_ms = at_ms;
             if status == WorkItemStatus::Enabled {
+                // Back to enabled (released): free for anyone again.
                 info.lease = None;
+                info.resourcing = Resourcing::Unassigned;
             }
         }
     }
