@@ -14,8 +14,8 @@ use common::{
 };
 use knhk_kernel::{CaseState, Command, CommandError, Event, WorkItemId, WorkItemStatus};
 use knhk_runtime::{
-    Action, CaseId, CaseQuery, ClaimTarget, EngineConfig, EngineError, Fired, MemoryStore,
-    Resourcing, WorkItemQuery,
+    Action, CaseId, CaseQuery, ClaimTarget, Engine, EngineConfig, EngineError, Fired, ManualClock,
+    MemoryStore, Resourcing, WorkItemQuery,
 };
 use serde_json::{Value, json};
 
@@ -182,7 +182,7 @@ async fn bad_launches_are_refused_and_store_nothing() {
     ));
 }
 
-/// The states a work item can be in, and how to bring a fresh item of `t0` there.
+/// The states a work item can be in; [`item_in`] brings a fresh item there.
 #[derive(Debug, Clone, Copy)]
 enum Reach {
     Enabled,
@@ -193,7 +193,7 @@ enum Reach {
 }
 
 /// A case of the deferred-choice net whose `record_acceptance` item is in `reach`.
-async fn item_in(engine: &knhk_runtime::Engine, reach: Reach) -> (CaseId, WorkItemId) {
+async fn item_in(engine: &Engine, reach: Reach) -> (CaseId, WorkItemId) {
     let case = engine
         .launch("wcp-16-deferred-choice", None, json!({}))
         .await
@@ -562,17 +562,20 @@ fn timer_net(timer: Value) -> knhk_model::ValidSpec {
     )
 }
 
-#[tokio::test]
-async fn an_on_enabled_timer_fires_once_when_due() {
+/// An engine with one case of `timer_net(timer)`, and its `wait` item.
+async fn timed_case(timer: Value) -> (Engine, Arc<ManualClock>, CaseId, WorkItemId) {
     let (engine, clock) = memory_engine();
-    engine
-        .register(timer_net(
-            json!({"trigger": "on_enabled", "duration_ms": 1_000, "on_expiry": "complete"}),
-        ))
-        .await
-        .unwrap();
+    engine.register(timer_net(timer)).await.unwrap();
     let case = engine.launch("timed", None, json!({})).await.unwrap().id;
     let wait = live_item(&engine, case, "wait").await;
+    (engine, clock, case, wait)
+}
+
+#[tokio::test]
+async fn an_on_enabled_timer_fires_once_when_due() {
+    let (engine, clock, case, wait) =
+        timed_case(json!({"trigger": "on_enabled", "duration_ms": 1_000, "on_expiry": "complete"}))
+            .await;
     clock.advance(999);
     assert_eq!(engine.fire_due().await.unwrap(), Fired::default());
     clock.advance(1);
@@ -604,15 +607,9 @@ async fn an_on_enabled_timer_fires_once_when_due() {
 
 #[tokio::test]
 async fn an_on_executing_timer_runs_from_the_start_and_can_fail_the_case() {
-    let (engine, clock) = memory_engine();
-    engine
-        .register(timer_net(
-            json!({"trigger": "on_executing", "duration_ms": 500, "on_expiry": "fail"}),
-        ))
-        .await
-        .unwrap();
-    let case = engine.launch("timed", None, json!({})).await.unwrap().id;
-    let wait = live_item(&engine, case, "wait").await;
+    let (engine, clock, case, wait) =
+        timed_case(json!({"trigger": "on_executing", "duration_ms": 500, "on_expiry": "fail"}))
+            .await;
     clock.advance(10_000);
     // Not started: no timer yet.
     assert_eq!(engine.fire_due().await.unwrap(), Fired::default());
@@ -629,14 +626,10 @@ async fn an_on_executing_timer_runs_from_the_start_and_can_fail_the_case() {
 
 #[tokio::test]
 async fn an_absolute_expiry_fires_at_its_instant_and_a_suspended_case_keeps_its_timer() {
-    let (engine, clock) = memory_engine();
-    engine
-        .register(timer_net(
-            json!({"trigger": "on_enabled", "expiry_ms": T0 + 60_000, "on_expiry": "complete"}),
-        ))
-        .await
-        .unwrap();
-    let case = engine.launch("timed", None, json!({})).await.unwrap().id;
+    let (engine, clock, case, _) = timed_case(
+        json!({"trigger": "on_enabled", "expiry_ms": T0 + 60_000, "on_expiry": "complete"}),
+    )
+    .await;
     engine
         .command(case, Command::SuspendCase, None)
         .await
@@ -954,14 +947,9 @@ async fn offered_and_allocated_items_are_for_their_participants_only() {
 
 #[tokio::test]
 async fn the_timer_loop_fires_what_falls_due() {
-    let (engine, clock) = memory_engine();
-    engine
-        .register(timer_net(
-            json!({"trigger": "on_enabled", "duration_ms": 1_000, "on_expiry": "complete"}),
-        ))
-        .await
-        .unwrap();
-    let case = engine.launch("timed", None, json!({})).await.unwrap().id;
+    let (engine, clock, case, _) =
+        timed_case(json!({"trigger": "on_enabled", "duration_ms": 1_000, "on_expiry": "complete"}))
+            .await;
     let timers = engine.spawn_timers(std::time::Duration::from_millis(5));
     clock.advance(1_000);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -515,3 +515,86 @@ async fn a_restart_after_every_command_of_every_pattern_changes_nothing() {
         "the patterns were driven ({commands} commands)"
     );
 }
+
+/// One step of a script: a command built from the case's live work items.
+type Step = fn(&[knhk_runtime::WorkItemView]) -> Command;
+
+/// Runs `script` on a case of `spec` launched with `data`, restarting the engine after
+/// every step if `restart`; returns everything observable at the end.
+async fn scripted(spec: &str, data: Value, script: &[Step], restart: bool) -> String {
+    let store = Arc::new(MemoryStore::new());
+    let (mut engine, _) = engine_on(store.clone(), EngineConfig::default());
+    engine.register(example(spec)).await.unwrap();
+    let id = engine.specs()[0].spec_ref.id.clone();
+    let case = engine.launch(&id, None, data).await.unwrap().id;
+    for step in script {
+        let live: Vec<_> = items(&engine, case)
+            .await
+            .into_iter()
+            .filter(|i| i.data.is_some())
+            .collect();
+        engine.command(case, step(&live), None).await.unwrap();
+        if restart {
+            drop(engine);
+            engine = engine_on(store.clone(), EngineConfig::default()).0;
+        }
+    }
+    everything(&engine).await
+}
+
+#[tokio::test]
+async fn added_instances_and_cancelled_tasks_survive_restarts() {
+    fn first(live: &[knhk_runtime::WorkItemView], status: WorkItemStatus) -> WorkItemId {
+        live.iter().find(|i| i.status == status).unwrap().id
+    }
+    fn of(live: &[knhk_runtime::WorkItemView], task: &str) -> WorkItemId {
+        live.iter().find(|i| i.task == task).unwrap().id
+    }
+    fn add(supplier: &str) -> Command {
+        Command::AddInstance {
+            net_instance: knhk_kernel::ROOT_INSTANCE,
+            task: "quote".to_owned(),
+            data: json!(supplier),
+        }
+    }
+    // WCP 36: instances added at run time, a completion condition on their outputs.
+    let wcp_36: &[Step] = &[
+        |live| start(first(live, WorkItemStatus::Enabled)),
+        |_| add("globex"),
+        |live| Command::CompleteWorkItem {
+            work_item: first(live, WorkItemStatus::Started),
+            output: json!({"price": 700}),
+        },
+        |_| add("initech"),
+        |live| start(first(live, WorkItemStatus::Enabled)),
+        |live| Command::CompleteWorkItem {
+            work_item: first(live, WorkItemStatus::Started),
+            output: json!({"price": 450}),
+        },
+    ];
+    let spec = "patterns/wcp_36_dynamic_partial_join_for_mi.json";
+    let data = json!({"suppliers": ["acme"], "budget": 500});
+    let straight = scripted(spec, data.clone(), wcp_36, false).await;
+    assert!(
+        straight
+            .contains(r#"Array [Object {"price": Number(700)}, Object {"price": Number(450)}]"#),
+        "{straight}"
+    );
+    assert_eq!(scripted(spec, data, wcp_36, true).await, straight);
+
+    // WCP 26: a running multiple-instance task cancelled from outside.
+    let wcp_26: &[Step] = &[
+        |live| start(of(live, "open_tender")),
+        |live| complete(of(live, "open_tender")),
+        |live| start(of(live, "get_quote")),
+        |_| Command::CancelTask {
+            net_instance: knhk_kernel::ROOT_INSTANCE,
+            task: "get_quote".to_owned(),
+        },
+    ];
+    let spec = "patterns/wcp_26_cancel_mi_activity.json";
+    let data = json!({"suppliers": ["acme", "globex", "initech"]});
+    let straight = scripted(spec, data.clone(), wcp_26, false).await;
+    assert!(straight.contains("TaskCancelled"), "{straight}");
+    assert_eq!(scripted(spec, data, wcp_26, true).await, straight);
+}

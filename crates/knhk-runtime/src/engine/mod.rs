@@ -6,17 +6,17 @@
 //! semantics of a command to `knhk-kernel`, durability to the [`Store`] and the
 //! [`Committer`], and the HTTP contract to the server.
 //!
-//! Data flow of a command: find the case's [`Slot`] and lock it (an async mutex, held
+//! Data flow of a command: find the case's slot and lock it (an async mutex, held
 //! until the commit returns, so that a case's commands are applied and logged in order);
-//! apply the action to the slot ([`Slot::act`], deterministic, refused actions change
+//! apply the action to the slot (`Slot::act`, deterministic, refused actions change
 //! nothing); encode the [`Entry`] (with a snapshot every
 //! [`EngineConfig::snapshot_every`] records and when the case ends); hand it to the
 //! committer, which shares one transaction among every case committing at the same time;
-//! after the commit, update the cross-case [`index`] and answer. If the commit fails the
+//! after the commit, update the cross-case indexes and answer. If the commit fails the
 //! slot is rebuilt from the store, which holds exactly the acknowledged state.
 //!
 //! Recovery ([`Engine::open`]) reads each case's latest snapshot and the records after it,
-//! and re-applies those records through [`Slot::act`], checking that the kernel gives the
+//! and re-applies those records through `Slot::act`, checking that the kernel gives the
 //! stored events back.
 
 mod error;
@@ -368,7 +368,15 @@ impl Engine {
                 action,
                 events,
             };
-            records.push(self.record(slot, &entry)?);
+            match self.record(slot, &entry) {
+                Ok(record) => records.push(record),
+                Err(e) => {
+                    for (_, slot) in &mut locked {
+                        self.rebuild(slot);
+                    }
+                    return Err(e);
+                }
+            }
             claimed.push(item);
         }
         if records.is_empty() {
@@ -482,10 +490,18 @@ impl Engine {
             action,
             events,
         };
-        let record = self.record(slot, &entry)?;
-        if let Err(e) = self.inner.committer.append(vec![record]).await {
+        let committed = match self.record(slot, &entry) {
+            Ok(record) => self
+                .inner
+                .committer
+                .append(vec![record])
+                .await
+                .map_err(Into::into),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = committed {
             self.rebuild(slot);
-            return Err(e.into());
+            return Err(e);
         }
         self.reindex(slot);
         Ok(entry.events)

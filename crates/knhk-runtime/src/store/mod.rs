@@ -2,7 +2,8 @@
 //!
 //! Owns the [`Store`] trait, the [`Record`] it stores and its errors; [`MemoryStore`] and
 //! [`RedbStore`] implement it. Leaves batching to [`crate::commit`] and the meaning of a
-//! payload to its writer ([`Entry`] is the usual one: a kernel command and its events).
+//! payload to its writer ([`Entry`](crate::Entry) is the usual one: an action and its
+//! events).
 //!
 //! Design decisions:
 //! - The trait is synchronous and object-safe. Appending is blocking I/O (an fsync) that
