@@ -11,7 +11,6 @@
 //! (issue 5); for now it prints its help and exits 2.
 
 mod cli;
-mod format;
 mod validate;
 
 use std::process::ExitCode;

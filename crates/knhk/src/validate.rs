@@ -3,12 +3,12 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use knhk_ingest::{CheckOptions, Format};
 use knhk_model::Specification;
 use knhk_verify::{Finding, Report, Verdict, VerifyOptions};
 use serde::Serialize;
 
 use crate::cli::ValidateArgs;
-use crate::format::{self, Format, Loaded};
 
 /// Runs the command: `Ok` with exit code 0 (no errors) or 1 (errors), `Err` when the
 /// file cannot be read.
@@ -16,54 +16,22 @@ pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let path = &args.file;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
-    let format = format::detect(path, &text);
-    let base = base_iri(path);
-    let mut spec = None;
-    let report = match format::load(format, &text, &base, args.lenient) {
-        Loaded::Spec(loaded, import_warnings) => {
-            let spec = &*spec.insert(loaded);
-            let options = VerifyOptions {
-                soundness: !args.no_soundness,
-                states_max: args.states_max,
-                reject_unsound: args.reject_unsound,
-                ..VerifyOptions::default()
-            };
-            let mut report = knhk_verify::verify(spec, &options);
-            // What only the importer knows comes first, as the file is read first;
-            // a warning that a verifier error repeats is left out.
-            let verified = std::mem::take(&mut report.warnings);
-            let covered = |(net, element): &(String, knhk_verify::Element)| {
-                report
-                    .errors
-                    .iter()
-                    .any(|e| e.net.as_ref() == Some(net) && e.element.as_ref() == Some(element))
-            };
-            let imported: Vec<Finding> = import_warnings
-                .into_iter()
-                .filter(|note| !note.covered_by.as_ref().is_some_and(covered))
-                .map(|note| note.finding)
-                .collect();
-            for finding in imported.into_iter().chain(verified) {
-                report.warnings.push(finding);
-            }
-            report
-        }
-        Loaded::Unreadable(message) => {
-            let finding = Finding {
-                net: None,
-                element: None,
-                rule: knhk_verify::Rule::Read { message },
-            };
-            Report {
-                errors: vec![finding],
-                ..Report::default()
-            }
-        }
+    let format = knhk_ingest::detect(path, &text);
+    let options = CheckOptions {
+        lenient: args.lenient,
+        verify: VerifyOptions {
+            soundness: !args.no_soundness,
+            states_max: args.states_max,
+            reject_unsound: args.reject_unsound,
+            ..VerifyOptions::default()
+        },
     };
+    let checked = knhk_ingest::check(format, &text, &base_iri(path), &options);
+    let report = &checked.report;
     if args.json {
-        print_json(args, format, &report)?;
+        print_json(args, format, report)?;
     } else {
-        print_text(args, format, &report, spec.as_deref());
+        print_text(args, format, report, checked.spec.as_ref());
     }
     Ok(ExitCode::from(u8::from(report.has_errors())))
 }

@@ -1,4 +1,4 @@
-//! Specification formats: which one a file is in, and reading it into the model with
+//! Specification formats: which one a text is in, and reading it into the model with
 //! the importer's warnings as verification findings.
 
 use std::fmt;
@@ -10,7 +10,7 @@ use knhk_verify::{Element, Finding, Rule};
 /// A specification format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum Format {
+pub enum Format {
     /// knhk's canonical JSON.
     Json,
     /// Turtle in the YAWL ontology namespace.
@@ -31,7 +31,7 @@ impl fmt::Display for Format {
 
 /// The format of `path`: by its extension, else by its first non-blank character (`{`
 /// JSON, `<` XML, anything else Turtle).
-pub(crate) fn detect(path: &Path, text: &str) -> Format {
+pub fn detect(path: &Path, text: &str) -> Format {
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -40,16 +40,33 @@ pub(crate) fn detect(path: &Path, text: &str) -> Format {
         Some("json") => Format::Json,
         Some("ttl") => Format::Turtle,
         Some("yawl" | "xml") => Format::Yawl,
-        _ => match text
-            .trim_start_matches('\u{feff}')
-            .trim_start()
-            .chars()
-            .next()
-        {
-            Some('{') => Format::Json,
-            Some('<') => Format::Yawl,
-            _ => Format::Turtle,
-        },
+        _ => by_content(text),
+    }
+}
+
+/// The format an HTTP `Content-Type` names (parameters such as `charset` ignored):
+/// `application/json`, `text/turtle`, `application/xml` or `text/xml`; `None` for any
+/// other type.
+pub fn detect_content_type(content_type: &str) -> Option<Format> {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    match essence.to_ascii_lowercase().as_str() {
+        "application/json" => Some(Format::Json),
+        "text/turtle" => Some(Format::Turtle),
+        "application/xml" | "text/xml" | "application/yawl+xml" => Some(Format::Yawl),
+        _ => None,
+    }
+}
+
+fn by_content(text: &str) -> Format {
+    match text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .chars()
+        .next()
+    {
+        Some('{') => Format::Json,
+        Some('<') => Format::Yawl,
+        _ => Format::Turtle,
     }
 }
 
