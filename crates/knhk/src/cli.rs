@@ -8,9 +8,16 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "knhk", version, about)]
 pub(crate) struct Cli {
-    /// What to do (with none: serve HTTP, once the service exists).
+    /// What to do; with none, serve the HTTP API.
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
+    /// Print JSON instead of text (for scripts).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// The server client commands talk to (default: KNHK_URL, else
+    /// http://localhost:8080).
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) url: Option<String>,
 }
 
 /// The subcommands.
@@ -22,6 +29,18 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: WorkflowCommand,
     },
+    /// Work with cases (needs a server).
+    Case {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: CaseCommand,
+    },
+    /// Work with work items (needs a server).
+    Workitem {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: WorkitemCommand,
+    },
 }
 
 /// `knhk workflow ...`.
@@ -30,6 +49,109 @@ pub(crate) enum WorkflowCommand {
     /// Checks a specification file (JSON, Turtle or YAWL XML) without a server: YAWL's
     /// structural rules and soundness. Exits 0 without errors, 1 with errors.
     Validate(ValidateArgs),
+    /// Registers a specification file (JSON, Turtle or YAWL XML) with the server.
+    Register {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Lists the registered specifications.
+    List,
+    /// Prints a registered specification as JSON.
+    Get {
+        /// The specification's id.
+        id: String,
+    },
+}
+
+/// `knhk case ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CaseCommand {
+    /// Launches a case of a specification.
+    Launch {
+        /// The specification's id.
+        spec: String,
+        /// Launch data: JSON, or @FILE.
+        #[arg(long, value_name = "JSON|@FILE")]
+        data: Option<String>,
+    },
+    /// Lists cases.
+    List {
+        /// Only cases in this state (running, completed, ...).
+        #[arg(long)]
+        state: Option<String>,
+        /// Only cases of this specification.
+        #[arg(long)]
+        spec: Option<String>,
+    },
+    /// Shows a case.
+    Get {
+        /// The case's id.
+        id: String,
+    },
+    /// Cancels a case.
+    Cancel {
+        /// The case's id.
+        id: String,
+    },
+    /// Prints a case's history.
+    History {
+        /// The case's id.
+        id: String,
+    },
+}
+
+/// `knhk workitem ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkitemCommand {
+    /// Lists work items (of the cases in flight, or of one case).
+    List {
+        /// Only this case's.
+        #[arg(long)]
+        case: Option<String>,
+        /// Only this task's.
+        #[arg(long)]
+        task: Option<String>,
+        /// Only items with this status (enabled, started, ...).
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Starts an enabled work item.
+    Start {
+        /// The work item's id (`CASE-N`).
+        id: String,
+        /// The worker or participant acting.
+        #[arg(long)]
+        worker: Option<String>,
+    },
+    /// Completes a started work item.
+    Complete {
+        /// The work item's id (`CASE-N`).
+        id: String,
+        /// Output data: JSON, or @FILE.
+        #[arg(long, value_name = "JSON|@FILE")]
+        data: Option<String>,
+        /// The worker or participant acting.
+        #[arg(long)]
+        worker: Option<String>,
+    },
+    /// Claims enabled work for an automated worker, with a lease.
+    Claim {
+        /// Work of this task...
+        #[arg(long, required_unless_present = "service", conflicts_with = "service")]
+        task: Option<String>,
+        /// ...or of tasks with this service name.
+        #[arg(long)]
+        service: Option<String>,
+        /// The worker.
+        #[arg(long)]
+        worker: String,
+        /// At most this many items.
+        #[arg(long, default_value_t = 1)]
+        max: usize,
+        /// How long the worker holds each item, in ms.
+        #[arg(long, default_value_t = 60_000)]
+        lease_ms: u64,
+    },
 }
 
 /// `knhk workflow validate FILE`.
@@ -38,9 +160,6 @@ pub(crate) struct ValidateArgs {
     /// The specification file: `.json`, `.ttl`, `.yawl` or `.xml` (other names are
     /// recognised by their content).
     pub(crate) file: PathBuf,
-    /// Print the findings as one JSON document.
-    #[arg(long)]
-    pub(crate) json: bool,
     /// Load a YAWL file even where an expression cannot be translated (reported as a
     /// warning).
     #[arg(long)]

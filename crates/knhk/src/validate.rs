@@ -12,7 +12,7 @@ use crate::cli::ValidateArgs;
 
 /// Runs the command: `Ok` with exit code 0 (no errors) or 1 (errors), `Err` when the
 /// file cannot be read.
-pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &ValidateArgs, json: bool) -> anyhow::Result<ExitCode> {
     let path = &args.file;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
@@ -28,7 +28,7 @@ pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     };
     let checked = knhk_ingest::check(format, &text, &base_iri(path), &options);
     let report = &checked.report;
-    if args.json {
+    if json {
         print_json(args, format, report)?;
     } else {
         print_text(args, format, report, checked.spec.as_ref());

@@ -1,0 +1,106 @@
+//! Reading request bodies under the configured limits: size (413), content type (415),
+//! JSON syntax with its path, line and column (400), nesting depth (422).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// The body's bytes, or 413 when it is over the limit.
+pub(crate) fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "body_too_large", rejection.body_text())
+        } else {
+            ApiError::new(status, "invalid_body", rejection.body_text())
+        }
+    })
+}
+
+/// The request's content type, if it sent one.
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// A JSON body read as `T`: `application/json` (an empty body reads as `{}`), at most
+/// `depth_max` levels deep.
+pub(crate) fn json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    depth_max: usize,
+) -> Result<T, ApiError> {
+    let body = bytes(body)?;
+    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(serde_json::Map::new())
+    } else {
+        let is_json = content_type(headers)
+            .and_then(|t| t.split(';').next())
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(unsupported(headers, "application/json"));
+        }
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("body is not JSON: {e}"),
+            )
+        })?
+    };
+    check_depth(&value, depth_max)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let at = e.path().to_string();
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            format!("body at `{at}`: {}", e.inner()),
+        )
+    })
+}
+
+/// 415 naming the types accepted.
+pub(crate) fn unsupported(headers: &HeaderMap, expected: &str) -> ApiError {
+    let got = content_type(headers).unwrap_or("none");
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!("content type `{got}` is not accepted here (expected {expected})"),
+    )
+}
+
+/// 422 if `value` nests deeper than `depth_max` arrays and objects.
+pub(crate) fn check_depth(value: &Value, depth_max: usize) -> Result<(), ApiError> {
+    // Iterative, so that a hostile document cannot overflow the stack here.
+    let mut stack = vec![(value, 1usize)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(fields) => Box::new(fields.values()),
+            _ => continue,
+        };
+        if depth > depth_max {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "data_too_deep",
+                format!("data nests deeper than {depth_max} levels"),
+            ));
+        }
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    Ok(())
+}
+
+/// A query string read as `T`, or 400 naming the bad parameter.
+pub(crate) fn query<T>(
+    query: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    query
+        .map(|q| q.0)
+        .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+}

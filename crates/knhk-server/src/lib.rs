@@ -1,0 +1,124 @@
+//! The knhk HTTP API: JSON over HTTP (axum), a thin shell over `knhk_runtime::Engine`.
+//!
+//! Owns the wire contract: routes, request and response bodies, ids in URLs, limits on
+//! what a request may carry, the mapping of engine errors to statuses and stable codes,
+//! and the OpenAPI description (`GET /openapi.json`, generated from the handlers).
+//! Leaves every decision about cases and work to the engine, and the process (config,
+//! listening socket, signals) to the binary.
+//!
+//! The router can serve before the engine is ready: [`AppState::set_engine`] hands it
+//! over once recovery is done; until then `GET /ready` and every engine route answer
+//! 503 `not_ready`.
+
+mod body;
+mod cases;
+mod error;
+mod ids;
+mod openapi;
+mod system;
+mod work_items;
+mod workflows;
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use knhk_runtime::Engine;
+
+pub use error::ApiError;
+pub use openapi::openapi;
+
+/// Limits and policies of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// The largest request body, in bytes (413 beyond).
+    pub body_max_bytes: usize,
+    /// The most elements (tasks, conditions and flows over all nets) a specification may
+    /// have (413 beyond).
+    pub spec_elements_max: usize,
+    /// The deepest nesting of arrays and objects in case and work-item data (422 beyond).
+    pub data_depth_max: usize,
+    /// Whether registration refuses specifications that are not sound.
+    pub reject_unsound: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> ApiConfig {
+        ApiConfig {
+            body_max_bytes: 16 * 1024 * 1024,
+            spec_elements_max: 100_000,
+            data_depth_max: 32,
+            reject_unsound: false,
+        }
+    }
+}
+
+/// What every handler shares: the engine (once ready) and the API's configuration.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    engine: Arc<OnceLock<Engine>>,
+    config: ApiConfig,
+}
+
+impl AppState {
+    /// A state without an engine yet: the API answers 503 until [`AppState::set_engine`].
+    pub fn new(config: ApiConfig) -> AppState {
+        AppState {
+            engine: Arc::new(OnceLock::new()),
+            config,
+        }
+    }
+
+    /// Hands over the engine, once recovery is done. A second call changes nothing.
+    pub fn set_engine(&self, engine: Engine) {
+        let _already_set = self.engine.set(engine);
+    }
+
+    /// The engine, or 503 while it is recovering.
+    fn engine(&self) -> Result<&Engine, ApiError> {
+        self.engine.get().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "the engine is still opening its store and recovering cases",
+            )
+        })
+    }
+}
+
+/// The API's routes over `state`.
+pub fn router(state: AppState) -> Router {
+    let body_max = state.config.body_max_bytes;
+    Router::new()
+        .route("/health", get(system::health))
+        .route("/ready", get(system::ready))
+        .route("/openapi.json", get(system::openapi_json))
+        .route("/workflows", post(workflows::register).get(workflows::list))
+        .route("/workflows/{spec_id}", get(workflows::get))
+        .route("/cases", post(cases::launch).get(cases::list))
+        .route("/cases/{case_id}", get(cases::get))
+        .route("/cases/{case_id}/cancel", post(cases::cancel))
+        .route("/cases/{case_id}/suspend", post(cases::suspend))
+        .route("/cases/{case_id}/resume", post(cases::resume))
+        .route("/cases/{case_id}/history", get(cases::history))
+        .route("/cases/{case_id}/signals/{name}", post(cases::signal))
+        .route(
+            "/cases/{case_id}/tasks/{task_id}/instances",
+            post(cases::add_instance),
+        )
+        .route("/work-items", get(work_items::list))
+        .route("/work-items/claim", post(work_items::claim))
+        .route("/work-items/{id}", get(work_items::get))
+        .route("/work-items/{id}/start", post(work_items::start))
+        .route("/work-items/{id}/complete", post(work_items::complete))
+        .route("/work-items/{id}/fail", post(work_items::fail))
+        .route("/work-items/{id}/release", post(work_items::release))
+        .route("/work-items/{id}/suspend", post(work_items::suspend))
+        .route("/work-items/{id}/resume", post(work_items::resume))
+        .fallback(system::not_found)
+        .method_not_allowed_fallback(system::method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_max))
+        .with_state(state)
+}

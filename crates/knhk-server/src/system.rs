@@ -1,0 +1,79 @@
+//! Health, readiness, the OpenAPI document, and answers for unknown routes.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{ApiError, AppState};
+
+/// `GET /health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok` while the process serves.
+    status: &'static str,
+    /// The server's version.
+    version: &'static str,
+    /// Whether the engine has recovered and takes requests (see `/ready`).
+    ready: bool,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/health", tag = "system",
+    responses((status = 200, body = Health)))]
+pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        ready: state.engine().is_ok(),
+    })
+}
+
+/// `GET /ready`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Ready {
+    /// `ready`.
+    status: &'static str,
+    /// Cases in flight after recovery.
+    cases_in_flight: usize,
+}
+
+/// The store is open and recovery is done: 200, else 503 `not_ready`.
+#[utoipa::path(get, path = "/ready", tag = "system",
+    responses((status = 200, body = Ready), (status = 503, description = "still recovering")))]
+pub(crate) async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
+    let engine = state.engine()?;
+    Ok(Json(Ready {
+        status: "ready",
+        cases_in_flight: engine.cases_in_flight(),
+    }))
+}
+
+/// This API described as OpenAPI 3.
+#[utoipa::path(get, path = "/openapi.json", tag = "system",
+    responses((status = 200, description = "the OpenAPI document")))]
+pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi())
+}
+
+/// 404 for a path no route has.
+pub(crate) async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        format!("no route for `{}` (see GET /openapi.json)", uri.path()),
+    )
+}
+
+/// 405 for a known path with another method.
+pub(crate) async fn method_not_allowed(uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "`{}` does not take this method (see GET /openapi.json)",
+            uri.path()
+        ),
+    )
+}
