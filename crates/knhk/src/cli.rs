@@ -14,10 +14,22 @@ pub(crate) struct Cli {
     /// Print JSON instead of text (for scripts).
     #[arg(long, global = true)]
     pub(crate) json: bool,
-    /// The server client commands talk to (default: KNHK_URL, else
+    /// The server client commands talk to (over KNHK_URL and the file's `url`; default
     /// http://localhost:8080).
     #[arg(long, global = true, value_name = "URL")]
     pub(crate) url: Option<String>,
+    /// The TOML configuration file (over KNHK_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Serve on this address:port (over KNHK_LISTEN; default 0.0.0.0:8080).
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// The data directory (over KNHK_STATE_STORE_PATH; default ./knhk-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) state_store_path: Option<PathBuf>,
+    /// trace, debug, info, warn or error (over KNHK_LOG_LEVEL; default info).
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub(crate) log_level: Option<String>,
 }
 
 /// The subcommands.
@@ -28,6 +40,12 @@ pub(crate) enum Command {
         /// What to do with them.
         #[command(subcommand)]
         command: WorkflowCommand,
+    },
+    /// Show or check the configuration (file, KNHK_* variables, flags).
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Work with cases (needs a server).
     Case {
@@ -60,6 +78,19 @@ pub(crate) enum WorkflowCommand {
     Get {
         /// The specification's id.
         id: String,
+    },
+}
+
+/// `knhk config ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Prints the effective configuration and where each value came from.
+    Show,
+    /// Checks a configuration file on its own (or, without FILE, the effective
+    /// configuration), reporting every problem; exits 1 if there is any.
+    Validate {
+        /// The TOML file.
+        file: Option<PathBuf>,
     },
 }
 

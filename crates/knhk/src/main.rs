@@ -11,16 +11,17 @@
 
 mod cli;
 mod client;
+mod config;
 mod serve;
 mod validate;
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
 
-use cli::{Cli, Command, WorkflowCommand};
+use cli::{Cli, Command, ConfigCommand, WorkflowCommand};
 use client::Client;
+use config::{ConfigProblem, Overrides};
 
 /// The process failed for a reason outside the input it was asked to check (usage,
 /// I/O, connection): exit code 2.
@@ -38,39 +39,79 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let client = || {
-        let url = cli
-            .url
-            .clone()
-            .or_else(|| std::env::var("KNHK_URL").ok())
-            .unwrap_or_else(|| "http://localhost:8080".to_owned());
-        Client::new(&url, cli.json)
+    let overrides = Overrides {
+        config: cli.config.clone(),
+        listen: cli.listen.clone(),
+        state_store_path: cli.state_store_path.clone(),
+        log_level: cli.log_level.clone(),
+        url: cli.url.clone(),
+    };
+    // Client commands need only the URL; serving needs everything.
+    let client = || -> anyhow::Result<Client> {
+        let resolved = config::load(&overrides).map_err(problems)?;
+        Ok(Client::new(&resolved.config.url, cli.json))
     };
     let Some(command) = cli.command else {
-        return serve::run(serve_options()?);
+        let resolved = config::load(&overrides).map_err(problems)?;
+        return serve::run(serve::ServeOptions::from(&resolved.config));
     };
     match command {
         Command::Workflow { command } => match command {
             WorkflowCommand::Validate(args) => validate::run(&args, cli.json),
-            WorkflowCommand::Register { file } => client().register(&file),
-            WorkflowCommand::List => client().workflows(),
-            WorkflowCommand::Get { id } => client().workflow(&id),
+            WorkflowCommand::Register { file } => client()?.register(&file),
+            WorkflowCommand::List => client()?.workflows(),
+            WorkflowCommand::Get { id } => client()?.workflow(&id),
         },
-        Command::Case { command } => client().case(&command),
-        Command::Workitem { command } => client().workitem(&command),
+        Command::Config { command } => config_command(&command, &overrides, cli.json),
+        Command::Case { command } => client()?.case(&command),
+        Command::Workitem { command } => client()?.workitem(&command),
     }
 }
 
-/// Serving options from the environment.
-fn serve_options() -> anyhow::Result<serve::ServeOptions> {
-    let var = |name: &str| std::env::var(name).ok();
-    let listen = var("KNHK_LISTEN").unwrap_or_else(|| "0.0.0.0:8080".to_owned());
-    Ok(serve::ServeOptions {
-        listen: listen
-            .parse()
-            .with_context(|| format!("KNHK_LISTEN: `{listen}` is not an address:port"))?,
-        storage: knhk_runtime::StoragePaths::from_vars(var)?,
-        api: knhk_server::ApiConfig::default(),
-        page_max: knhk_runtime::EngineConfig::default().page_max,
-    })
+/// `knhk config show|validate`: exit 0 when the configuration is valid, 1 otherwise.
+fn config_command(
+    command: &ConfigCommand,
+    overrides: &Overrides,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let found = match command {
+        ConfigCommand::Show => match config::load(overrides) {
+            Ok(resolved) => {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&resolved.show_json())?);
+                } else {
+                    print!("{}", resolved.show_text());
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(found) => found,
+        },
+        ConfigCommand::Validate { file: Some(file) } => config::validate_file(file),
+        ConfigCommand::Validate { file: None } => config::load(overrides).err().unwrap_or_default(),
+    };
+    for problem in &found {
+        eprintln!("error: {problem}");
+    }
+    if found.is_empty() {
+        println!("configuration is valid");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "{} problem{} found",
+            found.len(),
+            if found.len() == 1 { "" } else { "s" }
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// Every configuration problem as one error.
+fn problems(found: Vec<ConfigProblem>) -> anyhow::Error {
+    let lines: Vec<String> = found.iter().map(ToString::to_string).collect();
+    anyhow::anyhow!(
+        "the configuration has {} problem{}:\n  {}",
+        lines.len(),
+        if lines.len() == 1 { "" } else { "s" },
+        lines.join("\n  ")
+    )
 }

@@ -31,6 +31,25 @@ pub(crate) struct ServeOptions {
     pub(crate) api: ApiConfig,
     /// The largest page a query returns.
     pub(crate) page_max: usize,
+    /// Whether to print the start and stop lines (level `info` or more verbose).
+    pub(crate) verbose: bool,
+}
+
+impl From<&crate::config::Config> for ServeOptions {
+    fn from(config: &crate::config::Config) -> ServeOptions {
+        ServeOptions {
+            listen: config.listen,
+            storage: config.storage.clone(),
+            api: ApiConfig {
+                body_max_bytes: config.limits.body_max_bytes,
+                spec_elements_max: config.limits.spec_elements_max,
+                data_depth_max: config.limits.data_depth_max,
+                reject_unsound: config.reject_unsound,
+            },
+            page_max: config.limits.page_max,
+            verbose: config.log_level <= crate::config::LogLevel::Info,
+        }
+    }
 }
 
 /// Serves until SIGTERM or SIGINT; exit code 0 after a graceful stop.
@@ -50,11 +69,17 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let address = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    eprintln!(
+    let verbose = options.verbose;
+    let info = move |line: &str| {
+        if verbose {
+            eprintln!("{line}");
+        }
+    };
+    info(&format!(
         "knhk {} listening on http://{address}, data in {}",
         env!("CARGO_PKG_VERSION"),
         options.storage.workflow_db.display()
-    );
+    ));
     let state = AppState::new(options.api);
     let app = knhk_server::router(state.clone());
 
@@ -93,10 +118,10 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     };
     let timers = engine.spawn_timers(TIMER_PERIOD);
     state.set_engine(engine);
-    eprintln!("knhk ready");
+    info("knhk ready");
 
     stop_signal().await?;
-    eprintln!("knhk stopping: finishing requests in flight");
+    info("knhk stopping: finishing requests in flight");
     let _ = stop_tx.send(true);
     match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
         Ok(served) => served.context("the server task failed")??,
@@ -109,7 +134,7 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     // The router (with its engine) is gone with the server task; the engine's last
     // clone goes with `state` here, which joins the committer after its last commit.
     drop(state);
-    eprintln!("knhk stopped");
+    info("knhk stopped");
     Ok(())
 }
 

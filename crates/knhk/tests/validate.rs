@@ -109,9 +109,9 @@ fn a_missing_file_exits_two_naming_the_path() {
 }
 
 #[test]
-fn no_subcommand_prints_help_and_exits_two() {
-    let output = knhk(&[]);
-    assert_eq!(output.status.code(), Some(2));
+fn help_prints_usage_and_exits_zero() {
+    let output = knhk(&["--help"]);
+    assert_eq!(output.status.code(), Some(0));
     assert!(
         stdout(&output).contains("Usage: knhk"),
         "{}",

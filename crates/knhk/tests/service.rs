@@ -1,0 +1,657 @@
+//! End to end: the real `knhk` binary serving on a free port with a temporary data
+//! directory, driven by a real HTTP client (ureq) and by the CLI: every format
+//! registered, pattern cases run to completion through the API, every documented error
+//! with its status and code, hostile input, concurrent completes, and a restart that
+//! finds everything back.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+
+/// A running `knhk` serving on a free port.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    /// Starts the binary on `dir` with extra environment `env`, and waits until ready.
+    fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_knhk"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("KNHK_LISTEN", format!("127.0.0.1:{port}"))
+            .env("KNHK_STATE_STORE_PATH", dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let server = Server {
+            child: command.spawn().unwrap(),
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while server.get("/ready").0 != 200 {
+            assert!(Instant::now() < deadline, "the server never got ready");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into()
+    }
+
+    /// `(status, JSON body)`; status 0 if the server cannot be reached.
+    fn call(&self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url))
+            .header("Content-Type", content_type)
+            .body(body)
+            .unwrap();
+        match Server::agent().run(request) {
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                let text = response.body_mut().read_to_string().unwrap();
+                (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+            }
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, "application/json", Vec::new())
+    }
+
+    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(
+            "POST",
+            path,
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+    }
+
+    /// Stops the server with SIGTERM and returns its exit code.
+    fn stop(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "the server did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read(path: impl AsRef<Path>) -> Vec<u8> {
+    std::fs::read(path.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()))
+}
+
+fn register_json(server: &Server, path: impl AsRef<Path>) -> String {
+    let spec: Value = serde_json::from_slice(&read(path)).unwrap();
+    let (status, body) = server.post("/workflows", json!({"spec": spec}));
+    assert_eq!(status, 201, "{body}");
+    body["spec_id"].as_str().unwrap().to_owned()
+}
+
+/// The live work items of a case.
+fn live_items(server: &Server, case: &str) -> Vec<Value> {
+    let (status, body) = server.get(&format!("/work-items?case_id={case}"));
+    assert_eq!(status, 200, "{body}");
+    body["work_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| !i["data"].is_null())
+        .cloned()
+        .collect()
+}
+
+/// A value of each declared output's type for `task` in the specification `spec`.
+fn outputs(spec: &Value, task: &str) -> Value {
+    let mut output = serde_json::Map::new();
+    for t in spec["nets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["tasks"].as_array().unwrap())
+    {
+        if t["id"] == task {
+            for p in t["outputs"].as_array().into_iter().flatten() {
+                let value = match p["type"].as_str().unwrap_or("any") {
+                    "string" => json!("x"),
+                    "number" | "integer" => json!(1),
+                    "boolean" => json!(true),
+                    "object" => json!({}),
+                    "array" => json!([]),
+                    _ => Value::Null,
+                };
+                output.insert(p["name"].as_str().unwrap().to_owned(), value);
+            }
+        }
+    }
+    Value::Object(output)
+}
+
+fn state_of(server: &Server, case: &str) -> String {
+    let (_, body) = server.get(&format!("/cases/{case}"));
+    body["case"]["state"].as_str().unwrap().to_owned()
+}
+
+/// Drives a case through the API (lowest live item first: start it, or complete it),
+/// sending the first trigger signal once if nothing is live; returns its final state.
+fn drive(server: &Server, spec_id: &str, case: &str) -> String {
+    let (_, spec) = server.get(&format!("/workflows/{spec_id}"));
+    let mut signalled = false;
+    for _ in 0..200 {
+        let (_, body) = server.get(&format!("/cases/{case}"));
+        let state = body["case"]["state"].as_str().unwrap().to_owned();
+        if state != "running" {
+            return state;
+        }
+        let live = live_items(server, case);
+        let Some(item) = live.first() else {
+            let signal = spec["nets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|n| n["tasks"].as_array().unwrap())
+                .find_map(|t| t["trigger"]["signal"].as_str());
+            match signal {
+                Some(signal) if !signalled => {
+                    signalled = true;
+                    let (status, _) =
+                        server.post(&format!("/cases/{case}/signals/{signal}"), json!({}));
+                    assert_eq!(status, 200);
+                    continue;
+                }
+                _ => return state,
+            }
+        };
+        let id = item["id"].as_str().unwrap();
+        let (status, body) = if item["status"] == "enabled" {
+            server.post(&format!("/work-items/{id}/start"), json!({}))
+        } else {
+            let data = outputs(&spec, item["task_id"].as_str().unwrap());
+            server.post(&format!("/work-items/{id}/complete"), json!({"data": data}))
+        };
+        if status != 200 {
+            // A choice the generic driver cannot make (such as an empty split): refused,
+            // and the case waits.
+            assert_eq!(status / 100, 4, "{body}");
+            return state_of(server, case);
+        }
+    }
+    state_of(server, case)
+}
+
+#[test]
+fn every_format_registers_and_pattern_cases_run_to_completion() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+
+    // Turtle and YAWL XML, by content type.
+    let (status, body) = server.call(
+        "POST",
+        "/workflows",
+        "text/turtle",
+        read(format!("{SHARED}/knhk-examples/simple-sequence.ttl")),
+    );
+    assert_eq!(status, 201, "{body}");
+    let turtle = body["spec_id"].as_str().unwrap().to_owned();
+    let (status, body) = server.call(
+        "POST",
+        "/workflows",
+        "application/xml",
+        read(format!(
+            "{SHARED}/yawl-specs/yawl-engine-tests/YAWL_Specification2.xml"
+        )),
+    );
+    assert_eq!(status, 201, "{body}");
+    let yawl = body["spec_id"].as_str().unwrap().to_owned();
+    for spec in [&turtle, &yawl] {
+        let (status, body) = server.post("/cases", json!({"spec_id": spec}));
+        assert_eq!(status, 201, "{body}");
+        let case = body["case_id"].as_str().unwrap();
+        assert_eq!(drive(&server, spec, case), "completed", "{spec}");
+    }
+
+    // The pattern suite: every pattern that runs to completion by always working on the
+    // first live item (the others wait for a choice a person makes).
+    let mut completed = 0;
+    let mut patterns: Vec<PathBuf> = std::fs::read_dir(format!("{EXAMPLES}/patterns"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    patterns.sort();
+    for path in &patterns {
+        let spec_id = register_json(&server, path);
+        let data = launch_data(path);
+        let (status, body) = server.post("/cases", json!({"spec_id": spec_id, "data": data}));
+        assert_eq!(status, 201, "{spec_id}: {body}");
+        let case = body["case_id"].as_str().unwrap();
+        if drive(&server, &spec_id, case) == "completed" {
+            completed += 1;
+        }
+    }
+    assert!(completed >= 35, "only {completed} of 43 patterns completed");
+    let (_, body) = server.get("/workflows");
+    assert_eq!(body["workflows"].as_array().unwrap().len(), 45);
+    let (_, body) = server.get("/cases?state=completed");
+    assert_eq!(body["cases"].as_array().unwrap().len(), completed + 2);
+    assert_eq!(server.stop(), Some(0));
+}
+
+/// Launch data giving a multiple-instance split something to split.
+fn launch_data(path: &Path) -> Value {
+    let spec: Value = serde_json::from_slice(&read(path)).unwrap();
+    let root = spec["nets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == spec["root_net"])
+        .unwrap()
+        .clone();
+    let first_array = root["variables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["type"] == "array");
+    match first_array.and_then(|v| v["name"].as_str()) {
+        Some("lines") => json!({"lines": [{"sku": "A1", "qty": 2}, {"sku": "B7", "qty": 1}]}),
+        Some(name) => json!({ name: ["ann", "bob", "cy"] }),
+        None => json!({}),
+    }
+}
+
+#[test]
+fn every_documented_error_has_its_status_and_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("KNHK_BODY_MAX_BYTES", "65536"),
+            ("KNHK_DATA_DEPTH_MAX", "4"),
+        ],
+    );
+    let spec = register_json(&server, format!("{EXAMPLES}/simple-sequence.json"));
+    let (_, body) = server.post("/cases", json!({"spec_id": spec}));
+    let case = body["case_id"].as_str().unwrap().to_owned();
+    let item = live_items(&server, &case)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let expect = |(status, body): (u16, Value), want: u16, code: &str| {
+        assert_eq!(status, want, "{body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    };
+    expect(server.get("/cases/999"), 404, "case_not_found");
+    expect(server.get("/cases/abc"), 400, "invalid_id");
+    expect(server.get("/work-items/1"), 400, "invalid_id");
+    expect(
+        server.get(&format!("/work-items/{case}-99")),
+        404,
+        "work_item_not_found",
+    );
+    expect(server.get("/workflows/nope"), 404, "spec_not_found");
+    expect(
+        server.post("/cases", json!({"spec_id": "nope"})),
+        404,
+        "spec_not_found",
+    );
+    expect(server.get("/nowhere"), 404, "route_not_found");
+    expect(
+        server.call("DELETE", "/cases", "application/json", vec![]),
+        405,
+        "method_not_allowed",
+    );
+    expect(server.get("/cases?state=sleeping"), 400, "invalid_request");
+    expect(
+        server.get("/work-items?status=sleeping"),
+        400,
+        "invalid_request",
+    );
+    expect(server.get("/cases?limit=x"), 400, "invalid_request");
+    expect(
+        server.post("/cases", json!({"spec_id": spec, "data": [1]})),
+        422,
+        "invalid_data",
+    );
+    expect(
+        server.post("/cases", json!({"spec": spec})),
+        422,
+        "invalid_body",
+    );
+    expect(
+        server.post(
+            "/cases",
+            json!({"spec_id": spec, "data": {"a": {"b": {"c": {"d": {"e": 1}}}}}}),
+        ),
+        422,
+        "data_too_deep",
+    );
+    expect(
+        server.call(
+            "POST",
+            "/cases",
+            "application/json",
+            b"{\"spec_id\": ".to_vec(),
+        ),
+        400,
+        "invalid_json",
+    );
+    expect(
+        server.call("POST", "/cases", "text/plain", b"spec_id=x".to_vec()),
+        415,
+        "unsupported_media_type",
+    );
+    expect(
+        server.call("POST", "/workflows", "image/png", b"\x89PNG".to_vec()),
+        415,
+        "unsupported_media_type",
+    );
+    expect(
+        server.call("POST", "/workflows", "application/json", vec![b' '; 70_000]),
+        413,
+        "body_too_large",
+    );
+    expect(
+        server.post(
+            "/workflows",
+            json!({"spec": {"id": "x", "root_net": "main", "nets": []}}),
+        ),
+        422,
+        "invalid_specification",
+    );
+    expect(
+        server.post(&format!("/work-items/{item}/complete"), json!({})),
+        409,
+        "invalid_state",
+    );
+    expect(
+        server.post(&format!("/cases/{case}/resume"), json!({})),
+        409,
+        "invalid_state",
+    );
+    expect(
+        server.post("/work-items/claim", json!({"worker": "w", "lease_ms": 10})),
+        400,
+        "invalid_request",
+    );
+
+    // Output checked against declared outputs.
+    let credit = json!({"id": "credit", "root_net": "main", "nets": [{
+        "id": "main", "input_condition": {"id": "i"}, "output_condition": {"id": "o"},
+        "tasks": [{"id": "check", "kind": "atomic", "outputs": [{"name": "approved", "type": "boolean"}]}],
+        "flows": [{"from": "i", "to": "check"}, {"from": "check", "to": "o"}]}]});
+    let (status, _) = server.post("/workflows", json!({"spec": credit}));
+    assert_eq!(status, 201);
+    let (_, body) = server.post("/cases", json!({"spec_id": "credit"}));
+    let credit_case = body["case_id"].as_str().unwrap().to_owned();
+    let check = live_items(&server, &credit_case)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.post(&format!("/work-items/{check}/start"), json!({}));
+    expect(
+        server.post(
+            &format!("/work-items/{check}/complete"),
+            json!({"data": {"approved": "yes"}}),
+        ),
+        422,
+        "invalid_output",
+    );
+    let (status, _) = server.post(
+        &format!("/work-items/{check}/complete"),
+        json!({"data": {"approved": true}}),
+    );
+    assert_eq!(status, 200);
+    expect(
+        server.post(&format!("/work-items/{check}/start"), json!({})),
+        409,
+        "work_item_ended",
+    );
+
+    // Refusals changed nothing: the first case still offers its first item, unstarted.
+    let items = live_items(&server, &case);
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["status"], "enabled");
+}
+
+#[test]
+fn hostile_input_is_refused_and_the_server_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let bad: [(&str, Vec<u8>); 7] = [
+        (
+            "application/json",
+            b"{\"spec\": {\"id\": \"x\", \"nets\": [".to_vec(),
+        ),
+        ("application/json", b"\xff\xfe not utf8".to_vec()),
+        (
+            "application/json",
+            format!("{{\"spec\": {}1{}}}", "[".repeat(5000), "]".repeat(5000)).into_bytes(),
+        ),
+        (
+            "application/xml",
+            b"<specificationSet><specification uri=\"x\">".to_vec(),
+        ),
+        ("application/xml", b"\xff\xfe".to_vec()),
+        (
+            "text/turtle",
+            b"@prefix yawl: <http://bitflow.ai/ontology/yawl/v2#> . <a> a yawl:".to_vec(),
+        ),
+        ("text/turtle", b"<a> <b> \"unterminated .".to_vec()),
+    ];
+    for (content_type, body) in bad {
+        let (status, reply) = server.call("POST", "/workflows", content_type, body);
+        assert!(
+            (400..500).contains(&status),
+            "{content_type}: {status} {reply}"
+        );
+        assert!(reply["error"]["code"].is_string(), "{reply}");
+    }
+    let deep = format!(
+        "{{\"spec_id\": \"x\", \"data\": {}{}}}",
+        "{\"a\":".repeat(3000),
+        "}".repeat(3001)
+    );
+    let (status, _) = server.call("POST", "/cases", "application/json", deep.into_bytes());
+    assert!((400..500).contains(&status));
+    assert_eq!(server.get("/health").0, 200);
+    let (_, body) = server.get("/workflows");
+    assert_eq!(body["workflows"], json!([]));
+}
+
+#[test]
+fn concurrent_completes_of_one_item_exactly_one_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let spec = register_json(&server, format!("{EXAMPLES}/simple-sequence.json"));
+    let (_, body) = server.post("/cases", json!({"spec_id": spec}));
+    let case = body["case_id"].as_str().unwrap().to_owned();
+    let item = live_items(&server, &case)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.post(&format!("/work-items/{item}/start"), json!({}));
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|k| {
+                let (server, item) = (&server, &item);
+                scope.spawn(move || {
+                    server
+                        .post(
+                            &format!("/work-items/{item}/complete"),
+                            json!({"data": {"by": k}}),
+                        )
+                        .0
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
+    let (_, history) = server.get(&format!("/cases/{case}/history"));
+    let completions = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["events"].as_array().unwrap())
+        .filter(|e| e["event"] == "work_item_completed")
+        .count();
+    assert_eq!(completions, 1);
+}
+
+#[test]
+fn a_restart_finds_everything_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let spec = register_json(&server, format!("{EXAMPLES}/simple-sequence.json"));
+    let (_, body) = server.post("/cases", json!({"spec_id": spec, "data": {"n": 1}}));
+    let case = body["case_id"].as_str().unwrap().to_owned();
+    let item = live_items(&server, &case)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.post(&format!("/work-items/{item}/start"), json!({}));
+    let before = (
+        server.get(&format!("/cases/{case}")),
+        server.get(&format!("/work-items?case_id={case}")),
+        server.get(&format!("/cases/{case}/history")),
+        server.get("/workflows"),
+    );
+    assert_eq!(server.stop(), Some(0), "a graceful stop exits 0");
+
+    let server = Server::start(dir.path(), &[]);
+    let after = (
+        server.get(&format!("/cases/{case}")),
+        server.get(&format!("/work-items?case_id={case}")),
+        server.get(&format!("/cases/{case}/history")),
+        server.get("/workflows"),
+    );
+    assert_eq!(after, before);
+    let (status, _) = server.post(
+        &format!("/work-items/{item}/complete"),
+        json!({"data": {"m": 2}}),
+    );
+    assert_eq!(status, 200);
+}
+
+fn cli(server_url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_knhk"))
+        .env_clear()
+        .env("KNHK_URL", server_url)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_cli_drives_a_case_and_explains_a_missing_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
+
+    let spec = format!("{EXAMPLES}/simple-sequence.json");
+    let out = cli(&server.url, &["workflow", "register", &spec]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(text(&out).contains("registered simple-sequence version 1"));
+    let out = cli(
+        &server.url,
+        &[
+            "case",
+            "launch",
+            "simple-sequence",
+            "--data",
+            r#"{"n": 1}"#,
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let launched: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let case = launched["case_id"].as_str().unwrap().to_owned();
+    for task in ["A", "B"] {
+        let out = cli(
+            &server.url,
+            &[
+                "workitem", "list", "--case", &case, "--status", "enabled", "--json",
+            ],
+        );
+        let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let item = list["work_items"][0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(list["work_items"][0]["task_id"], task);
+        assert_eq!(
+            cli(&server.url, &["workitem", "start", &item])
+                .status
+                .code(),
+            Some(0)
+        );
+        let out = cli(
+            &server.url,
+            &["workitem", "complete", &item, "--data", r#"{"done": true}"#],
+        );
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+    let out = cli(&server.url, &["case", "get", &case]);
+    assert!(text(&out).contains("completed"), "{}", text(&out));
+    let out = cli(&server.url, &["case", "list", "--state", "completed"]);
+    assert!(text(&out).contains("simple-sequence"), "{}", text(&out));
+
+    // Refusals exit 1 with the server's message; a missing server exits 2 and says how
+    // to start one.
+    let out = cli(&server.url, &["case", "get", "999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("case_not_found"));
+    let out = cli("http://127.0.0.1:9", &["case", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("http://127.0.0.1:9") && stderr.contains("Start one"),
+        "{stderr}"
+    );
+}
