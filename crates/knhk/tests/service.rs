@@ -22,18 +22,28 @@ struct Server {
 }
 
 impl Server {
-    /// Starts the binary on `dir` with extra environment `env`, and waits until ready.
+    /// Starts the binary on `dir` and a free port with extra environment `env`, and
+    /// waits until ready.
     fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        Server::spawn(dir, &format!("127.0.0.1:{port}"), env)
+    }
+
+    /// Starts the binary on `dir` listening on `address`.
+    fn start_on(dir: &Path, address: &str) -> Server {
+        Server::spawn(dir, address, &[])
+    }
+
+    fn spawn(dir: &Path, address: &str, env: &[(&str, &str)]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_knhk"));
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("KNHK_LISTEN", format!("127.0.0.1:{port}"))
+            .env("KNHK_LISTEN", address)
             .env("KNHK_STATE_STORE_PATH", dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -42,7 +52,7 @@ impl Server {
         }
         let server = Server {
             child: command.spawn().unwrap(),
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("http://{address}"),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while server.get("/ready").0 != 200 {
@@ -653,5 +663,62 @@ fn the_cli_drives_a_case_and_explains_a_missing_server() {
     assert!(
         stderr.contains("http://127.0.0.1:9") && stderr.contains("Start one"),
         "{stderr}"
+    );
+}
+
+/// The README's quick start, run line by line as written (with `knhk` on the path)
+/// against a fresh server on port 8080, the port it names.
+#[test]
+fn the_readme_quick_start_works_as_written() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split("### Quick start")
+        .nth(1)
+        .expect("a quick start section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a sh block in the quick start");
+    let commands: Vec<&str> = block.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(commands.len() >= 10, "{commands:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let port_free = std::net::TcpListener::bind("127.0.0.1:8080").is_ok();
+    assert!(
+        port_free,
+        "the quick start needs port 8080, which is in use"
+    );
+    let server = Server::start_on(dir.path(), "127.0.0.1:8080");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_knhk"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for command in commands {
+        let out = Command::new("bash")
+            .args(["-euo", "pipefail", "-c", command])
+            .current_dir(&root)
+            .env("PATH", &path)
+            .env_remove("KNHK_URL")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "`{command}` failed: {out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.contains("\"error\""),
+            "`{command}` was refused: {stdout}"
+        );
+    }
+    let (_, body) = server.get("/cases/1");
+    assert_eq!(body["case"]["state"], "completed", "{body}");
+    assert_eq!(
+        body["case"]["data"],
+        json!({"customer": "Ada", "checked": true, "shipped": true})
     );
 }
