@@ -117,6 +117,8 @@ pub fn router(state: AppState) -> Router {
         .route("/work-items/{id}/release", post(work_items::release))
         .route("/work-items/{id}/suspend", post(work_items::suspend))
         .route("/work-items/{id}/resume", post(work_items::resume))
+        .route("/work-items/{id}/offer", post(work_items::offer))
+        .route("/work-items/{id}/allocate", post(work_items::allocate))
         .fallback(system::not_found)
         .method_not_allowed_fallback(system::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_max))

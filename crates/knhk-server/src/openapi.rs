@@ -35,6 +35,8 @@ use crate::{cases, system, work_items, workflows};
         work_items::release,
         work_items::suspend,
         work_items::resume,
+        work_items::offer,
+        work_items::allocate,
         work_items::claim,
     )
 )]

@@ -286,6 +286,64 @@ pub(crate) async fn fail(
     act(&state, &id, command, request.worker).await
 }
 
+/// `POST /work-items/{id}/offer`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OfferBody {
+    /// The participants any of whom may start the item.
+    participants: Vec<String>,
+}
+
+/// Offers an enabled work item to participants: any of them may start it.
+#[utoipa::path(post, path = "/work-items/{id}/offer", tag = "work items",
+    params(("id" = String, Path, description = "the work item's id, `{case_id}-{number}`")),
+    request_body = OfferBody,
+    responses((status = 200, body = OneWorkItem), (status = 409, description = "not enabled, or allocated")))]
+pub(crate) async fn offer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    payload: Result<Bytes, BytesRejection>,
+) -> Result<Json<OneWorkItem>, ApiError> {
+    let request: OfferBody = body::json(&headers, payload, 3)?;
+    let engine = state.engine()?;
+    let (case, item) = ids::work_item(&id)?;
+    engine.offer(case, item, request.participants).await?;
+    let view = engine.work_item(case, item).await?;
+    Ok(Json(OneWorkItem {
+        work_item: view.into(),
+    }))
+}
+
+/// `POST /work-items/{id}/allocate`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AllocateBody {
+    /// The one participant who may act on the item.
+    participant: String,
+}
+
+/// Allocates an enabled (or offered) work item to one participant.
+#[utoipa::path(post, path = "/work-items/{id}/allocate", tag = "work items",
+    params(("id" = String, Path, description = "the work item's id, `{case_id}-{number}`")),
+    request_body = AllocateBody,
+    responses((status = 200, body = OneWorkItem), (status = 409, description = "not enabled, or offered to others")))]
+pub(crate) async fn allocate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    payload: Result<Bytes, BytesRejection>,
+) -> Result<Json<OneWorkItem>, ApiError> {
+    let request: AllocateBody = body::json(&headers, payload, 2)?;
+    let engine = state.engine()?;
+    let (case, item) = ids::work_item(&id)?;
+    engine.allocate(case, item, &request.participant).await?;
+    let view = engine.work_item(case, item).await?;
+    Ok(Json(OneWorkItem {
+        work_item: view.into(),
+    }))
+}
+
 /// `POST /work-items/claim`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

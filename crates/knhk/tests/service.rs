@@ -461,6 +461,66 @@ fn every_documented_error_has_its_status_and_code() {
     let items = live_items(&server, &case);
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["status"], "enabled");
+
+    // Leases, offers and allocations (the claim takes the oldest case's item).
+    let (_, body) = server.post("/cases", json!({"spec_id": spec}));
+    let leased_case = body["case_id"].as_str().unwrap().to_owned();
+    let (status, claimed) = server.post(
+        "/work-items/claim",
+        json!({"task_id": "A", "worker": "w1", "max": 1, "lease_ms": 60000}),
+    );
+    assert_eq!(status, 200, "{claimed}");
+    let leased = claimed["work_items"][0]["id"].as_str().unwrap().to_owned();
+    expect(
+        server.post(
+            &format!("/work-items/{leased}/complete"),
+            json!({"worker": "w2"}),
+        ),
+        409,
+        "lease_held",
+    );
+    let (_, body) = server.post("/cases", json!({"spec_id": spec}));
+    let offered_case = body["case_id"].as_str().unwrap().to_owned();
+    let offered = live_items(&server, &offered_case)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = server.post(
+        &format!("/work-items/{offered}/offer"),
+        json!({"participants": ["ann"]}),
+    );
+    assert_eq!(status, 200);
+    expect(
+        server.post(
+            &format!("/work-items/{offered}/start"),
+            json!({"worker": "bob"}),
+        ),
+        409,
+        "not_offered",
+    );
+    let (status, _) = server.post(
+        &format!("/work-items/{offered}/allocate"),
+        json!({"participant": "ann"}),
+    );
+    assert_eq!(status, 200);
+    expect(
+        server.post(
+            &format!("/work-items/{offered}/start"),
+            json!({"worker": "bob"}),
+        ),
+        409,
+        "allocated_to_other",
+    );
+    assert_eq!(claimed["work_items"][0]["case_id"], case.as_str());
+    assert_ne!(leased_case, offered_case);
+    expect(
+        server.post(
+            &format!("/cases/{case}/tasks/nope/instances"),
+            json!({"data": {}}),
+        ),
+        404,
+        "task_not_found",
+    );
 }
 
 #[test]
