@@ -194,6 +194,15 @@ async fn act(
     engine
         .command(case, command(item), worker.as_deref())
         .await?;
+    reply(engine, case, item).await
+}
+
+/// `{"work_item": ...}` of the item as it is now.
+async fn reply(
+    engine: &knhk_runtime::Engine,
+    case: CaseId,
+    item: WorkItemId,
+) -> Result<Json<OneWorkItem>, ApiError> {
     let view = engine.work_item(case, item).await?;
     Ok(Json(OneWorkItem {
         work_item: view.into(),
@@ -309,10 +318,7 @@ pub(crate) async fn offer(
     let engine = state.engine()?;
     let (case, item) = ids::work_item(&id)?;
     engine.offer(case, item, request.participants).await?;
-    let view = engine.work_item(case, item).await?;
-    Ok(Json(OneWorkItem {
-        work_item: view.into(),
-    }))
+    reply(engine, case, item).await
 }
 
 /// `POST /work-items/{id}/allocate`.
@@ -338,10 +344,7 @@ pub(crate) async fn allocate(
     let engine = state.engine()?;
     let (case, item) = ids::work_item(&id)?;
     engine.allocate(case, item, &request.participant).await?;
-    let view = engine.work_item(case, item).await?;
-    Ok(Json(OneWorkItem {
-        work_item: view.into(),
-    }))
+    reply(engine, case, item).await
 }
 
 /// `POST /work-items/claim`.

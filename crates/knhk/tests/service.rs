@@ -311,6 +311,7 @@ fn every_documented_error_has_its_status_and_code() {
         &[
             ("KNHK_BODY_MAX_BYTES", "65536"),
             ("KNHK_DATA_DEPTH_MAX", "4"),
+            ("KNHK_SPEC_ELEMENTS_MAX", "10"),
         ],
     );
     let spec = register_json(&server, format!("{EXAMPLES}/simple-sequence.json"));
@@ -399,6 +400,13 @@ fn every_documented_error_has_its_status_and_code() {
         server.call("POST", "/workflows", "application/json", vec![b' '; 70_000]),
         413,
         "body_too_large",
+    );
+    let big: Value =
+        serde_json::from_slice(&read(format!("{EXAMPLES}/order-fulfilment.json"))).unwrap();
+    expect(
+        server.post("/workflows", json!({"spec": big})),
+        413,
+        "specification_too_large",
     );
     expect(
         server.post(
@@ -701,14 +709,24 @@ fn the_cli_drives_a_case_and_explains_a_missing_server() {
                 .code(),
             Some(0)
         );
+        let data = dir.path().join(format!("{task}.json"));
+        std::fs::write(&data, format!(r#"{{"done_{task}": true}}"#)).unwrap();
+        let data = format!("@{}", data.display());
         let out = cli(
             &server.url,
-            &["workitem", "complete", &item, "--data", r#"{"done": true}"#],
+            &["workitem", "complete", &item, "--data", &data],
         );
         assert_eq!(out.status.code(), Some(0), "{out:?}");
     }
     let out = cli(&server.url, &["case", "get", &case]);
     assert!(text(&out).contains("completed"), "{}", text(&out));
+    assert!(text(&out).contains(r#""done_B":true"#), "{}", text(&out));
+    let out = cli(
+        &server.url,
+        &["workflow", "get", "simple-sequence", "--json"],
+    );
+    let spec: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(spec["id"], "simple-sequence");
     let out = cli(&server.url, &["case", "list", "--state", "completed"]);
     assert!(text(&out).contains("simple-sequence"), "{}", text(&out));
 
