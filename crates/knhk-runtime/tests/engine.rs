@@ -1017,3 +1017,30 @@ async fn ended_cases_leave_memory_but_stay_queryable() {
         Err(EngineError::Command { .. })
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_take_distinct_items_and_none_comes_back_empty() {
+    let (engine, _) = memory_engine();
+    engine.register(service_net()).await.unwrap();
+    for _ in 0..48 {
+        engine.launch("scoring", None, json!({})).await.unwrap();
+    }
+    let target = ClaimTarget::Service("scorer".to_owned());
+    let mut claims = tokio::task::JoinSet::new();
+    for k in 0..16 {
+        let (engine, target) = (engine.clone(), target.clone());
+        claims.spawn(async move { engine.claim(&format!("w{k}"), &target, 2, 60_000).await });
+    }
+    let mut items = std::collections::BTreeSet::new();
+    while let Some(claimed) = claims.join_next().await {
+        let claimed = claimed.unwrap().unwrap();
+        assert_eq!(claimed.len(), 2, "a claim came back short: {claimed:?}");
+        for view in claimed {
+            assert!(
+                items.insert((view.case, view.id)),
+                "claimed twice: {view:?}"
+            );
+        }
+    }
+    assert_eq!(items.len(), 32);
+}

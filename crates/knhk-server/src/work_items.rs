@@ -191,10 +191,12 @@ async fn act(
 ) -> Result<Json<OneWorkItem>, ApiError> {
     let engine = state.engine()?;
     let (case, item): (CaseId, WorkItemId) = ids::work_item(id)?;
-    engine
-        .command(case, command(item), worker.as_deref())
+    let view = engine
+        .command_on_item(case, item, command(item), worker.as_deref())
         .await?;
-    reply(engine, case, item).await
+    Ok(Json(OneWorkItem {
+        work_item: view.into(),
+    }))
 }
 
 /// `{"work_item": ...}` of the item as it is now.

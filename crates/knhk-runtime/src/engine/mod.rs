@@ -88,6 +88,10 @@ pub struct Fired {
 
 type SlotLock = Arc<tokio::sync::Mutex<Slot>>;
 
+/// Candidates a claim looks at beyond the items it asks for, to pass over the cases other
+/// requests hold at the moment.
+const CLAIM_SLACK: usize = 64;
+
 /// A case as the engine holds it in memory.
 #[derive(Debug)]
 enum Resident {
@@ -286,6 +290,29 @@ impl Engine {
         self.act(case, action).await
     }
 
+    /// [`Engine::command`] on work item `work_item` of `case`, returning the item as the
+    /// command left it (read under the same lock, so without loading an ended case back).
+    pub async fn command_on_item(
+        &self,
+        case: CaseId,
+        work_item: WorkItemId,
+        command: Command,
+        worker: Option<&str>,
+    ) -> Result<WorkItemView, EngineError> {
+        let action = Action::Command {
+            command,
+            worker: worker.map(str::to_owned),
+        };
+        let slot = self.slot(case).await?;
+        let mut slot = slot.lock().await;
+        self.act_locked(&mut slot, action).await?;
+        let info = slot
+            .items
+            .get(&work_item)
+            .ok_or(EngineError::UnknownWorkItem { case, work_item })?;
+        Ok(query::item_view(&slot, work_item, info))
+    }
+
     /// Offers enabled work item `work_item` of `case` to `participants`: any of them may
     /// start it, which allocates it to them.
     pub async fn offer(
@@ -336,19 +363,27 @@ impl Engine {
                 "a claim needs max >= 1 and lease_ms >= 1".to_owned(),
             ));
         }
-        let candidates = lock(&self.inner.index).claimable(target, max);
-        // Candidates come ordered by case, so locks are taken in ascending case order,
-        // as every multi-case operation takes them: no deadlock.
+        // Concurrent claims see the same oldest items. A case another request holds is
+        // skipped rather than waited for (its lock is held across a commit, so waiting
+        // would queue every claim behind the first), and a few more candidates than asked
+        // for leave room for the skips. Never waiting also means no lock-order deadlock.
+        let candidates = lock(&self.inner.index).claimable(target, max.saturating_add(CLAIM_SLACK));
         let mut locked = Vec::new();
         let mut records = Vec::new();
         let mut claimed = Vec::new();
         let at_ms = self.inner.clock.now_ms();
         for item in candidates {
+            if claimed.len() == max {
+                break;
+            }
             if locked.last().is_none_or(|(case, _)| *case != item.case) {
                 let Ok(slot) = self.slot(item.case).await else {
                     continue;
                 };
-                locked.push((item.case, slot.lock_owned().await));
+                let Ok(guard) = slot.try_lock_owned() else {
+                    continue;
+                };
+                locked.push((item.case, guard));
             }
             let Some((_, slot)) = locked.last_mut() else {
                 continue;
