@@ -56,7 +56,16 @@ pub(crate) async fn register(
         .ok_or_else(|| body::unsupported(&headers, accepted))?;
     let text = match format {
         Format::Json => {
-            let request: RegisterBody = body::json(&headers, payload, usize::MAX)?;
+            let request: RegisterBody =
+                body::json(&headers, payload, usize::MAX).map_err(|mut e| {
+                    if e.code == "invalid_body" {
+                        e.message = format!(
+                            "the body must be {{\"spec\": <specification>}} ({})",
+                            e.message
+                        );
+                    }
+                    e
+                })?;
             request.spec.to_string()
         }
         Format::Turtle | Format::Yawl => {
@@ -78,11 +87,9 @@ pub(crate) async fn register(
         },
     };
     let checked = knhk_ingest::check(format, &text, "http://knhk.invalid/workflows/", &options);
-    let findings = |list: &[knhk_verify::Finding]| -> Vec<Value> {
-        list.iter()
-            .map(|f| json!({"message": f.to_string(), "finding": f}))
-            .collect()
-    };
+    // A finding serializes with its rule, net, element and message.
+    let findings =
+        |list: &[knhk_verify::Finding]| -> Vec<Value> { list.iter().map(|f| json!(f)).collect() };
     let warnings = findings(&checked.report.warnings);
     let Some(valid) = checked.valid() else {
         let errors = findings(&checked.report.errors);
