@@ -51,3 +51,47 @@ fn not_ready_until_the_engine_is_handed_over() {
     let (status, body) = get(&format!("{url}/cases"));
     assert_eq!((status, &body["cases"]), (200, &Value::Array(vec![])));
 }
+
+#[test]
+fn the_openapi_document_describes_every_route() {
+    let document = serde_json::to_value(knhk_server::openapi()).unwrap();
+    let paths: Vec<&str> = document["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let routes = [
+        "/health",
+        "/ready",
+        "/openapi.json",
+        "/workflows",
+        "/workflows/{spec_id}",
+        "/cases",
+        "/cases/{case_id}",
+        "/cases/{case_id}/cancel",
+        "/cases/{case_id}/suspend",
+        "/cases/{case_id}/resume",
+        "/cases/{case_id}/history",
+        "/cases/{case_id}/signals/{name}",
+        "/cases/{case_id}/tasks/{task_id}/instances",
+        "/work-items",
+        "/work-items/claim",
+        "/work-items/{id}",
+        "/work-items/{id}/start",
+        "/work-items/{id}/complete",
+        "/work-items/{id}/fail",
+        "/work-items/{id}/release",
+        "/work-items/{id}/suspend",
+        "/work-items/{id}/resume",
+        "/work-items/{id}/offer",
+        "/work-items/{id}/allocate",
+    ];
+    let mut expected = routes.to_vec();
+    expected.sort_unstable();
+    let mut found = paths.clone();
+    found.sort_unstable();
+    assert_eq!(found, expected);
+    // Bodies are described, not just named.
+    assert!(document["components"]["schemas"]["LaunchBody"]["properties"]["spec_id"].is_object());
+}
