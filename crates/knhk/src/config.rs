@@ -66,12 +66,49 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     /// `POST /workflows` refuses specifications that are not sound.
     pub(crate) reject_unsound: bool,
-    /// The enterprise features' settings (stored and checked; not implemented yet).
+    /// The `[fortune5]` settings: checked here, and refused by the server while this
+    /// build has none of those features (see [`Config::unavailable`]).
     pub(crate) fortune5: Fortune5,
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: where traces are exported over OTLP.
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: where traces are to be exported over OTLP.
     pub(crate) otel_endpoint: Option<String>,
     /// `OTEL_SERVICE_NAME`: the service name on exported traces.
     pub(crate) otel_service_name: Option<String>,
+}
+
+impl Config {
+    /// The settings that ask the server for something this build does not have: the
+    /// PostgreSQL store, the Fortune 5 features, OTLP export. Serving with one of them
+    /// would quietly run without what was asked for, so the server refuses to start
+    /// and names each one.
+    pub(crate) fn unavailable(&self) -> Vec<String> {
+        let asked = [
+            (
+                self.database_url.is_some(),
+                Key::DATABASE_URL,
+                "the PostgreSQL store",
+            ),
+            (
+                self.fortune5.enabled,
+                Key::FORTUNE5_ENABLED,
+                "the Fortune 5 features (SPIFFE, KMS, multi-region)",
+            ),
+            (
+                self.otel_endpoint.is_some(),
+                Key::OTEL_ENDPOINT,
+                "OTLP trace export",
+            ),
+        ];
+        asked
+            .into_iter()
+            .filter(|(on, _, _)| *on)
+            .map(|(_, key, what)| {
+                format!(
+                    "{} ({}): {what} is not available in this build of knhk; unset it to serve",
+                    key.name, key.env
+                )
+            })
+            .collect()
+    }
 }
 
 /// A logging level, from most to least verbose.

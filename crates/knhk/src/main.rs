@@ -53,6 +53,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let Some(command) = cli.command else {
         let resolved = config::load(&overrides).map_err(problems)?;
+        let unavailable = resolved.config.unavailable();
+        if !unavailable.is_empty() {
+            anyhow::bail!(
+                "cannot serve as configured:\n  {}",
+                unavailable.join("\n  ")
+            );
+        }
         return serve::run(serve::ServeOptions::from(&resolved.config));
     };
     match command {
