@@ -31,7 +31,7 @@ pub(crate) struct Registered {
 pub(crate) struct RegisterBody {
     /// The specification in knhk's JSON format.
     #[schema(value_type = Object)]
-    spec: Value,
+    spec: Box<serde_json::value::RawValue>,
 }
 
 /// Registers a specification: JSON (`{"spec": ...}`), Turtle (`text/turtle`) or YAWL XML
@@ -56,17 +56,31 @@ pub(crate) async fn register(
         .ok_or_else(|| body::unsupported(&headers, accepted))?;
     let text = match format {
         Format::Json => {
-            let request: RegisterBody =
-                body::json(&headers, payload, usize::MAX).map_err(|mut e| {
-                    if e.code == "invalid_body" {
-                        e.message = format!(
-                            "the body must be {{\"spec\": <specification>}} ({})",
-                            e.message
-                        );
-                    }
-                    e
-                })?;
-            request.spec.to_string()
+            // The specification's own text is handed to the reader as it came: parsing
+            // it into a value first, only to print it again, would read it twice.
+            let bytes = body::bytes(payload)?;
+            let shape = |detail: String| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    format!("the body must be {{\"spec\": <specification>}} ({detail})"),
+                )
+            };
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Err(shape("it is empty".to_owned()));
+            }
+            let request: RegisterBody = serde_json::from_slice(&bytes).map_err(|e| {
+                if e.classify() == serde_json::error::Category::Data {
+                    shape(e.to_string())
+                } else {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_json",
+                        format!("body is not JSON: {e}"),
+                    )
+                }
+            })?;
+            request.spec.get().to_owned()
         }
         Format::Turtle | Format::Yawl => {
             let bytes = body::bytes(payload)?;

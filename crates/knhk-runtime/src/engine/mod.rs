@@ -586,13 +586,20 @@ impl Engine {
         }
     }
 
+    /// The slot of `case` if it is in flight, `None` if it has ended.
+    fn live_slot(&self, case: CaseId) -> Result<Option<SlotLock>, EngineError> {
+        match read(&self.inner.cases).get(&case) {
+            None => Err(EngineError::UnknownCase(case)),
+            Some(Resident::Live(slot)) => Ok(Some(Arc::clone(slot))),
+            Some(Resident::Ended(_)) => Ok(None),
+        }
+    }
+
     /// The slot of `case`: the live one, or for an ended case one loaded from its final
     /// snapshot (not kept).
     async fn slot(&self, case: CaseId) -> Result<SlotLock, EngineError> {
-        match read(&self.inner.cases).get(&case) {
-            None => return Err(EngineError::UnknownCase(case)),
-            Some(Resident::Live(slot)) => return Ok(Arc::clone(slot)),
-            Some(Resident::Ended(_)) => {}
+        if let Some(slot) = self.live_slot(case)? {
+            return Ok(slot);
         }
         let log = self.blocking(move |store| store.read_latest(case)).await?;
         let slot = recover(&read(&self.inner.registry), log)?;
@@ -698,9 +705,13 @@ impl Engine {
 
     /// Every entry of case `case`'s log, as acknowledged, oldest first.
     pub async fn history(&self, case: CaseId) -> Result<Vec<HistoryEntry>, EngineError> {
-        // Taking the lock waits for a commit in flight, so the history is current.
-        let slot = self.slot(case).await?;
-        let _slot = slot.lock().await;
+        // Taking a live case's lock waits for a commit in flight, so the history is
+        // current. An ended case has none, and its log is read without loading it.
+        let live = self.live_slot(case)?;
+        let _in_order = match &live {
+            Some(slot) => Some(slot.lock().await),
+            None => None,
+        };
         let records = self.blocking(move |store| store.read_case(case)).await?;
         records
             .iter()
