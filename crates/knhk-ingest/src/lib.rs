@@ -26,12 +26,33 @@ use knhk_verify::{Finding, Report, VerifyOptions};
 use format::Loaded;
 
 /// How to check a specification.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
     /// Load a YAWL file even where an expression cannot be translated (a warning).
     pub lenient: bool,
+    /// The most elements (see [`elements`]) a specification may have: a larger one is
+    /// refused as soon as it is read, before the verifier spends time on it.
+    pub elements_max: Option<usize>,
     /// The verifier's options (soundness, its state budget, whether unsound is an error).
     pub verify: VerifyOptions,
+}
+
+/// A specification refused for its size before verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge {
+    /// Its elements.
+    pub elements: usize,
+    /// The limit.
+    pub max: usize,
+}
+
+/// The elements of `spec` that its verification and compiled form grow with: tasks,
+/// conditions, flows and variables over all nets.
+pub fn elements(spec: &Specification) -> usize {
+    spec.nets
+        .iter()
+        .map(|n| n.tasks.len() + n.conditions.len() + n.flows.len() + n.variables.len())
+        .sum()
 }
 
 /// What checking a text gave.
@@ -43,12 +64,14 @@ pub struct Checked {
     pub spec: Option<Specification>,
     /// Every error and warning: the importer's first, then the verifier's.
     pub report: Report,
+    /// Set when the specification was refused for its size, unverified.
+    pub too_large: Option<TooLarge>,
 }
 
 impl Checked {
     /// The specification, validated, if it has no error.
     pub fn valid(&self) -> Option<ValidSpec> {
-        if self.report.has_errors() {
+        if self.report.has_errors() || self.too_large.is_some() {
             return None;
         }
         knhk_model::validate(self.spec.clone()?).ok()
@@ -59,6 +82,15 @@ impl Checked {
 pub fn check(format: Format, text: &str, base: &str, options: &CheckOptions) -> Checked {
     match format::load(format, text, base, options.lenient) {
         Loaded::Spec(spec, import_warnings) => {
+            let elements = elements(&spec);
+            if let Some(max) = options.elements_max.filter(|max| elements > *max) {
+                return Checked {
+                    format,
+                    spec: None,
+                    report: Report::default(),
+                    too_large: Some(TooLarge { elements, max }),
+                };
+            }
             let mut report = knhk_verify::verify(&spec, &options.verify);
             // What only the importer knows comes first, as the file is read first;
             // a warning that a verifier error repeats is left out.
@@ -79,6 +111,7 @@ pub fn check(format: Format, text: &str, base: &str, options: &CheckOptions) -> 
                 format,
                 spec: Some(*spec),
                 report,
+                too_large: None,
             }
         }
         Loaded::Unreadable(message) => {
@@ -94,6 +127,7 @@ pub fn check(format: Format, text: &str, base: &str, options: &CheckOptions) -> 
                     errors: vec![finding],
                     ..Report::default()
                 },
+                too_large: None,
             }
         }
     }

@@ -48,11 +48,11 @@ fn seeds() -> Vec<(Format, String)> {
 /// Checking is bounded: a small soundness budget keeps each case fast.
 fn options() -> CheckOptions {
     CheckOptions {
-        lenient: false,
         verify: VerifyOptions {
             states_max: 2_000,
             ..VerifyOptions::default()
         },
+        ..CheckOptions::default()
     }
 }
 

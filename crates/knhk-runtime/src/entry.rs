@@ -12,6 +12,41 @@ use serde_json::Value;
 
 use crate::store::{CaseId, Record, StoreError};
 
+/// The deepest nesting of arrays and objects serde_json reads back (its recursion limit
+/// refuses the 128th level). Every record and snapshot is checked against it before it is
+/// written, so that whatever the store holds, recovery can read.
+pub const STORED_NESTING_MAX: usize = 127;
+
+/// How deeply arrays and objects nest in the JSON text `bytes` (0 for a scalar),
+/// counted as serde_json counts when reading. A linear scan that skips strings; it
+/// does not validate the JSON (the bytes come from serde_json's own writer).
+pub fn nesting(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// A specification version, as cases refer to it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SpecRef {
@@ -82,6 +117,20 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The action's name, as its `action` tag says.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Launch { .. } => "launch",
+            Action::Command { .. } => "command",
+            Action::Claim { .. } => "claim",
+            Action::Offer { .. } => "offer",
+            Action::Allocate { .. } => "allocate",
+            Action::ExpireLease { .. } => "expire_lease",
+        }
+    }
+}
+
 /// One entry of a case's log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
@@ -113,5 +162,31 @@ impl Entry {
             seq: record.seq,
             source,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn nesting_counts_as_serde_json_reads() {
+        for depth in [0, 1, 2, 50, STORED_NESTING_MAX, STORED_NESTING_MAX + 1] {
+            let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let text = if depth == 0 { "1".to_owned() } else { text };
+            assert_eq!(nesting(text.as_bytes()), depth);
+            let read = serde_json::from_str::<Value>(&text).is_ok();
+            assert_eq!(read, depth <= STORED_NESTING_MAX, "depth {depth}");
+        }
+    }
+
+    #[test]
+    fn nesting_skips_strings_and_escapes() {
+        let text = r#"{"a": "[[[{{\"\\", "b": [{"c": "]]]"}]}"#;
+        assert_eq!(nesting(text.as_bytes()), 3);
+        let value: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(nesting(&serde_json::to_vec(&value).unwrap()), 3);
     }
 }

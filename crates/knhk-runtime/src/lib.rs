@@ -57,8 +57,9 @@ pub mod store;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commit::{CommitError, Committer, CommitterConfig};
 pub use engine::{
-    CaseQuery, CaseView, ClaimTarget, Engine, EngineConfig, EngineError, Fired, HistoryEntry,
-    ItemRef, Lease, Page, Resourcing, SpecVersion, WorkItemQuery, WorkItemView,
+    BrokenSpec, CaseQuery, CaseView, ClaimTarget, Engine, EngineConfig, EngineError, Fired,
+    HistoryEntry, ItemRef, Lease, Listed, Page, Quarantine, Resourcing, SpecCaps, SpecVersion,
+    StoreReport, WorkItemQuery, WorkItemView, check_store,
 };
 pub use entry::{Action, Entry, SpecRef};
 pub use paths::{PathsError, StoragePaths};

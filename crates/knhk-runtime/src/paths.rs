@@ -1,6 +1,7 @@
 //! Where the engine keeps its data: the data directory (`KNHK_STATE_STORE_PATH`) and the
 //! engine database inside it (`KNHK_WORKFLOW_DB_PATH`, default `workflow_db`).
 
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::store::{RedbStore, StoreError};
@@ -68,19 +69,62 @@ impl StoragePaths {
         Ok(StoragePaths::new(state_dir, db.as_deref()))
     }
 
-    /// Creates the data directory (and the database's directory) if missing, and opens
-    /// the database.
+    /// Creates the data directory (and the database's directory) if missing, each
+    /// directory it creates private to its owner (0700), and opens the database (a
+    /// private file, 0600). Directories that exist are left as they are: the data
+    /// directory may be one the operator made, such as systemd's `StateDirectory`.
     pub fn open_store(&self) -> Result<RedbStore, PathsError> {
         for dir in [Some(self.state_dir.as_path()), self.workflow_db.parent()]
             .into_iter()
             .flatten()
             .filter(|d| !d.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(dir).map_err(|source| PathsError::CreateDir {
+            create_private_dirs(dir).map_err(|source| PathsError::CreateDir {
                 path: dir.to_path_buf(),
                 source,
             })?;
         }
         Ok(RedbStore::open(&self.workflow_db)?)
+    }
+}
+
+/// Creates `dir` and its missing ancestors, each with mode 0700 whatever the umask.
+fn create_private_dirs(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_private_dirs(parent)?;
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => set_mode(dir, 0o700),
+        // Another process made it meanwhile: it is theirs to set.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates the file at `path` if missing, and makes it private to its owner (0600)
+/// whatever the umask; an existing file's mode is tightened too.
+pub(crate) fn create_private_file(path: &Path) -> io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    drop(options.open(path)?);
+    set_mode(path, 0o600)
+}
+
+/// Sets the permission bits of `path` exactly (the umask applies only at creation).
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
     }
 }

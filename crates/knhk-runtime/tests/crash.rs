@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use knhk_kernel::{Case, CaseState, Command, Event, ROOT_INSTANCE, WorkItemId, WorkItemStatus};
 use knhk_runtime::{
-    Action, CaseId, CaseQuery, CaseView, Engine, EngineConfig, HistoryEntry, StoragePaths,
+    Action, CaseId, CaseQuery, CaseView, Engine, EngineConfig, HistoryEntry, Listed, StoragePaths,
     SystemClock, WorkItemQuery, WorkItemView,
 };
 use serde_json::{Value, json};
@@ -135,7 +135,7 @@ async fn child(dir: PathBuf) -> ! {
             ..Default::default()
         };
         let page = engine.cases(&query).await.unwrap();
-        running.extend(page.items.iter().map(|c| c.id));
+        running.extend(page.items.iter().map(|c| c.id()));
         match page.next {
             Some(next) => after = Some(next),
             None => break,
@@ -708,7 +708,10 @@ async fn all_cases(engine: &Engine) -> BTreeMap<CaseId, CaseView> {
             ..Default::default()
         };
         let page = engine.cases(&query).await.unwrap();
-        cases.extend(page.items.into_iter().map(|c| (c.id, c)));
+        cases.extend(page.items.into_iter().map(|listed| match listed {
+            Listed::Case(c) => (c.id, c),
+            Listed::Quarantined(q) => panic!("{} is quarantined: {}", q.id, q.reason),
+        }));
         match page.next {
             Some(next) => after = Some(next),
             None => return cases,

@@ -724,7 +724,7 @@ async fn queries_select_by_state_spec_task_and_status_with_paging() {
     let mut pages = Vec::new();
     loop {
         let page = engine.cases(&query).await.unwrap();
-        pages.push(page.items.iter().map(|c| c.id).collect::<Vec<_>>());
+        pages.push(page.items.iter().map(|c| c.id()).collect::<Vec<_>>());
         match page.next {
             Some(next) => query.after = Some(next),
             None => break,
@@ -740,14 +740,14 @@ async fn queries_select_by_state_spec_task_and_status_with_paging() {
     };
     let page = engine.cases(&cancelled).await.unwrap();
     assert_eq!(
-        page.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        page.items.iter().map(|c| c.id()).collect::<Vec<_>>(),
         [a_cases[1]]
     );
     let completed = CaseQuery {
         state: Some("completed".to_owned()),
         ..CaseQuery::default()
     };
-    assert_eq!(engine.cases(&completed).await.unwrap().items[0].id, b);
+    assert_eq!(engine.cases(&completed).await.unwrap().items[0].id(), b);
 
     // Work items by task and status, one per page.
     let mut query = WorkItemQuery {
@@ -998,7 +998,10 @@ async fn ended_cases_leave_memory_but_stay_queryable() {
         ..CaseQuery::default()
     };
     let page = engine.cases(&completed).await.unwrap();
-    assert_eq!(page.items.iter().map(|c| c.id).collect::<Vec<_>>(), [done]);
+    assert_eq!(
+        page.items.iter().map(|c| c.id()).collect::<Vec<_>>(),
+        [done]
+    );
     assert_eq!(
         all_cases(&engine)
             .await

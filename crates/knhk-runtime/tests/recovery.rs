@@ -15,8 +15,8 @@ use common::{T0, all_cases, engine_on, example, items, live_item, one_net, seque
 use knhk_kernel::{CaseState, Command, Event, WorkItemId, WorkItemStatus};
 use knhk_model::DataType;
 use knhk_runtime::{
-    CaseId, ClaimTarget, Engine, EngineConfig, EngineError, Entry, Fired, ManualClock, MemoryStore,
-    RedbStore, StoragePaths, Store,
+    CaseId, CaseQuery, ClaimTarget, Engine, EngineConfig, EngineError, Entry, Fired, Listed,
+    ManualClock, MemoryStore, RedbStore, StoragePaths, Store,
 };
 use serde_json::{Value, json};
 
@@ -232,7 +232,7 @@ fn copy_without_snapshots(store: &MemoryStore) -> Arc<MemoryStore> {
 }
 
 #[tokio::test]
-async fn a_log_that_no_longer_replays_is_refused_at_recovery() {
+async fn a_log_that_no_longer_replays_quarantines_its_case_and_the_rest_serves() {
     let store = Arc::new(MemoryStore::new());
     let (engine, _) = engine_on(store.clone(), EngineConfig::default());
     engine.register(sequence("seq", 2)).await.unwrap();
@@ -251,16 +251,34 @@ async fn a_log_that_no_longer_replays_is_refused_at_recovery() {
         }],
     };
     store.append(&[forged.to_record(case, 1).unwrap()]).unwrap();
-    let error = Engine::open(
-        store,
-        Arc::new(ManualClock::new(T0)),
-        EngineConfig::default(),
-    )
-    .unwrap_err();
+    let (engine, _) = engine_on(store, EngineConfig::default());
+    let quarantined = engine.quarantined();
+    assert_eq!(quarantined.len(), 1);
+    let q = &quarantined[0];
+    assert_eq!((q.id, q.seq), (case, 1));
+    assert_eq!(q.spec.as_ref().map(|s| s.id.as_str()), Some("seq"));
+    assert!(q.reason.contains("different events"), "{}", q.reason);
+    // Commands and reads name the quarantine; listings show it.
+    let error = engine.command(case, start(t0), None).await.unwrap_err();
     assert!(
-        matches!(&error, EngineError::Recovery { case: c, seq: 1, reason } if *c == case && reason.contains("different events")),
+        matches!(&error, EngineError::Quarantined(q) if q.id == case),
         "{error}"
     );
+    assert!(matches!(
+        engine.case(case).await,
+        Err(EngineError::Quarantined(_))
+    ));
+    let query = CaseQuery {
+        state: Some("quarantined".to_owned()),
+        ..CaseQuery::default()
+    };
+    let listed = engine.cases(&query).await.unwrap().items;
+    assert!(matches!(listed.as_slice(), [Listed::Quarantined(q)] if q.id == case));
+    // Every other case goes on, and new ones do not reuse the id.
+    let other = engine.launch("seq", None, json!({})).await.unwrap().id;
+    assert!(other > case);
+    let item = live_item(&engine, other, "t0").await;
+    engine.command(other, start(item), None).await.unwrap();
 }
 
 #[tokio::test]

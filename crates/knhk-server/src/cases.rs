@@ -4,38 +4,46 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use knhk_kernel::{CaseState, Command, Event, NetInstanceId};
-use knhk_runtime::{Action, CaseQuery, CaseView};
+use knhk_runtime::{Action, CaseQuery, CaseView, EngineError, Listed, Quarantine};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::ids::PathParams;
 use crate::{ApiError, AppState, body, ids};
 
 /// A case as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CaseBody {
     /// The case's id.
+    #[schema(pattern = "^[1-9][0-9]{0,19}$")]
     case_id: String,
-    /// The specification it runs.
-    spec_id: String,
-    /// The specification version it runs.
-    spec_version: u64,
-    /// `running`, `suspended`, `completed`, `cancelled`, `deadlocked` or `failed`.
+    /// The specification it runs (absent only for a quarantined case whose records do
+    /// not say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spec_id: Option<String>,
+    /// The specification version it runs (absent as `spec_id` is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spec_version: Option<u64>,
+    /// `running`, `suspended`, `completed`, `cancelled`, `deadlocked`, `failed`, or
+    /// `quarantined` (its stored records cannot be loaded; it takes no commands).
     state: &'static str,
-    /// Why it failed, or where it is stuck when deadlocked.
+    /// Why it failed, where it is stuck when deadlocked, or why it is quarantined.
     #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<Value>,
-    /// The case data.
+    /// The case data (null for a quarantined case).
     #[schema(value_type = Object)]
     data: Value,
-    /// When it was launched (ms since the Unix epoch).
-    launched_at_ms: u64,
-    /// When it last changed.
-    updated_at_ms: u64,
+    /// When it was launched (ms since the Unix epoch; absent for a quarantined case).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    launched_at_ms: Option<u64>,
+    /// When it last changed (absent for a quarantined case).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at_ms: Option<u64>,
 }
 
 impl From<CaseView> for CaseBody {
@@ -47,13 +55,37 @@ impl From<CaseView> for CaseBody {
         };
         CaseBody {
             case_id: view.id.0.to_string(),
-            spec_id: view.spec.id,
-            spec_version: view.spec.version,
+            spec_id: Some(view.spec.id),
+            spec_version: Some(view.spec.version),
             state: view.state.name(),
             reason,
             data: view.data,
-            launched_at_ms: view.launched_at_ms,
-            updated_at_ms: view.updated_at_ms,
+            launched_at_ms: Some(view.launched_at_ms),
+            updated_at_ms: Some(view.updated_at_ms),
+        }
+    }
+}
+
+impl From<Quarantine> for CaseBody {
+    fn from(quarantine: Quarantine) -> CaseBody {
+        CaseBody {
+            case_id: quarantine.id.0.to_string(),
+            spec_id: quarantine.spec.as_ref().map(|s| s.id.clone()),
+            spec_version: quarantine.spec.as_ref().map(|s| s.version),
+            state: "quarantined",
+            reason: Some(json!({"seq": quarantine.seq, "message": quarantine.reason})),
+            data: Value::Null,
+            launched_at_ms: None,
+            updated_at_ms: None,
+        }
+    }
+}
+
+impl From<Listed> for CaseBody {
+    fn from(listed: Listed) -> CaseBody {
+        match listed {
+            Listed::Case(view) => view.into(),
+            Listed::Quarantined(quarantine) => quarantine.into(),
         }
     }
 }
@@ -166,10 +198,15 @@ pub(crate) async fn list(
     responses((status = 200, body = OneCase), (status = 404, description = "no such case")))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Path(case_id): Path<String>,
+    PathParams(case_id): PathParams<String>,
 ) -> Result<Json<OneCase>, ApiError> {
-    let case = state.engine()?.case(ids::case(&case_id)?).await?;
-    Ok(Json(OneCase { case: case.into() }))
+    let case = match state.engine()?.case(ids::case(&case_id)?).await {
+        Ok(view) => view.into(),
+        // A quarantined case is shown as such, with its reason.
+        Err(EngineError::Quarantined(quarantine)) => (*quarantine).into(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Json(OneCase { case }))
 }
 
 async fn case_command(
@@ -191,7 +228,7 @@ async fn case_command(
     responses((status = 200, body = OneCase), (status = 409, description = "the case has ended")))]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
-    Path(case_id): Path<String>,
+    PathParams(case_id): PathParams<String>,
 ) -> Result<Json<OneCase>, ApiError> {
     case_command(&state, &case_id, Command::CancelCase).await
 }
@@ -202,7 +239,7 @@ pub(crate) async fn cancel(
     responses((status = 200, body = OneCase), (status = 409, description = "the case is not running")))]
 pub(crate) async fn suspend(
     State(state): State<AppState>,
-    Path(case_id): Path<String>,
+    PathParams(case_id): PathParams<String>,
 ) -> Result<Json<OneCase>, ApiError> {
     case_command(&state, &case_id, Command::SuspendCase).await
 }
@@ -213,7 +250,7 @@ pub(crate) async fn suspend(
     responses((status = 200, body = OneCase), (status = 409, description = "the case is not suspended")))]
 pub(crate) async fn resume(
     State(state): State<AppState>,
-    Path(case_id): Path<String>,
+    PathParams(case_id): PathParams<String>,
 ) -> Result<Json<OneCase>, ApiError> {
     case_command(&state, &case_id, Command::ResumeCase).await
 }
@@ -246,7 +283,7 @@ pub(crate) struct History {
     responses((status = 200, body = History), (status = 404, description = "no such case")))]
 pub(crate) async fn history(
     State(state): State<AppState>,
-    Path(case_id): Path<String>,
+    PathParams(case_id): PathParams<String>,
 ) -> Result<Json<History>, ApiError> {
     let entries = state.engine()?.history(ids::case(&case_id)?).await?;
     let events = entries
@@ -274,11 +311,17 @@ pub(crate) struct Signalled {
     responses((status = 200, body = Signalled), (status = 409, description = "the case is not running")))]
 pub(crate) async fn signal(
     State(state): State<AppState>,
-    Path((case_id, name)): Path<(String, String)>,
+    PathParams((case_id, name)): PathParams<(String, String)>,
 ) -> Result<Json<Signalled>, ApiError> {
     let events = state
         .engine()?
-        .command(ids::case(&case_id)?, Command::Signal { name }, None)
+        .command(
+            ids::case(&case_id)?,
+            Command::Signal {
+                name: ids::name(name)?,
+            },
+            None,
+        )
         .await?;
     let taken_by = events
         .into_iter()
@@ -308,7 +351,7 @@ pub(crate) struct InstanceBody {
     responses((status = 201, body = OneCase), (status = 409, description = "the task is not busy or is at its maximum")))]
 pub(crate) async fn add_instance(
     State(state): State<AppState>,
-    Path((case_id, task_id)): Path<(String, String)>,
+    PathParams((case_id, task_id)): PathParams<(String, String)>,
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<OneCase>), ApiError> {

@@ -76,6 +76,15 @@ impl From<EngineError> for ApiError {
                 _ => (S::UNPROCESSABLE_ENTITY, "invalid_data"),
             },
             EngineError::Command { source, .. } => command_status(source),
+            EngineError::SpecLimit { .. } => (S::CONFLICT, "spec_limit_reached"),
+            EngineError::StoredSpec { .. } => (S::CONFLICT, "specification_unavailable"),
+            EngineError::TooDeep { .. } => (S::UNPROCESSABLE_ENTITY, "data_too_deep"),
+            EngineError::Quarantined(quarantine) => {
+                let details = json!({"seq": quarantine.seq, "reason": quarantine.reason});
+                return ApiError::new(S::CONFLICT, "case_quarantined", message)
+                    .with_details(details);
+            }
+            EngineError::Internal { .. } => (S::INTERNAL_SERVER_ERROR, "internal"),
             _ => (S::INTERNAL_SERVER_ERROR, "internal"),
         };
         ApiError::new(status, code, message)

@@ -10,6 +10,7 @@
 //! over once recovery is done; until then `GET /ready` and every engine route answer
 //! 503 `not_ready`.
 
+pub mod auth;
 mod body;
 mod cases;
 mod error;
@@ -27,12 +28,19 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use knhk_runtime::Engine;
 
+pub use auth::{Principal, Role, Tokens};
 pub use error::ApiError;
 pub use openapi::openapi;
 
 /// Limits and policies of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiConfig {
+    /// How many registrations are read and verified at once, on the blocking pool;
+    /// more wait for a turn (503 `busy` after [`ApiConfig::verify_time_max`]).
+    pub registrations_max: usize,
+    /// How long a registration's soundness check may run; past it the nets it has not
+    /// decided get the verdict unknown (a warning).
+    pub verify_time_max: std::time::Duration,
     /// The largest request body, in bytes (413 beyond).
     pub body_max_bytes: usize,
     /// The most elements (tasks, conditions and flows over all nets) a specification may
@@ -47,6 +55,8 @@ pub struct ApiConfig {
 impl Default for ApiConfig {
     fn default() -> ApiConfig {
         ApiConfig {
+            registrations_max: 2,
+            verify_time_max: std::time::Duration::from_secs(10),
             body_max_bytes: 16 * 1024 * 1024,
             spec_elements_max: 100_000,
             data_depth_max: 32,
@@ -60,6 +70,12 @@ impl Default for ApiConfig {
 pub struct AppState {
     engine: Arc<OnceLock<Engine>>,
     config: ApiConfig,
+    /// The API tokens; `None`: the API is open.
+    tokens: Option<Arc<Tokens>>,
+    /// What `/ready` warns about (an open API reachable beyond this machine, ...).
+    warnings: Arc<Vec<String>>,
+    /// Turns of the blocking pool for registrations.
+    registrations: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -68,7 +84,28 @@ impl AppState {
         AppState {
             engine: Arc::new(OnceLock::new()),
             config,
+            tokens: None,
+            warnings: Arc::new(Vec::new()),
+            registrations: Arc::new(tokio::sync::Semaphore::new(config.registrations_max.max(1))),
         }
+    }
+
+    /// The same state, requiring API tokens from `tokens` on every route but `/health`
+    /// and `/ready` (see [`auth`]).
+    pub fn with_tokens(mut self, tokens: Tokens) -> AppState {
+        self.tokens = Some(Arc::new(tokens));
+        self
+    }
+
+    /// The same state, with warnings `/ready` repeats to whoever checks it.
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> AppState {
+        self.warnings = Arc::new(warnings);
+        self
+    }
+
+    /// What `/ready` warns about.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Hands over the engine, once recovery is done. A second call changes nothing.
@@ -119,6 +156,10 @@ pub fn router(state: AppState) -> Router {
         .route("/work-items/{id}/resume", post(work_items::resume))
         .route("/work-items/{id}/offer", post(work_items::offer))
         .route("/work-items/{id}/allocate", post(work_items::allocate))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorize,
+        ))
         .fallback(system::not_found)
         .method_not_allowed_fallback(system::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_max))

@@ -37,16 +37,37 @@ pub(crate) struct Ready {
     status: &'static str,
     /// Cases in flight after recovery.
     cases_in_flight: usize,
+    /// Cases whose stored records could not be loaded (see `GET /cases?state=quarantined`).
+    quarantined_cases: usize,
+    /// Stored specification versions that no longer load (their cases are quarantined).
+    broken_specifications: Vec<String>,
+    /// What the operator should know: an open API reachable beyond this machine, ...
+    warnings: Vec<String>,
 }
 
-/// The store is open and recovery is done: 200, else 503 `not_ready`.
+/// The store is open, recovery is done and the store can write: 200, else 503
+/// (`not_ready` while recovering, `store_unavailable` while writes fail, with the cause).
 #[utoipa::path(get, path = "/ready", tag = "system",
-    responses((status = 200, body = Ready), (status = 503, description = "still recovering")))]
+    responses((status = 200, body = Ready), (status = 503, description = "still recovering, or the store cannot write")))]
 pub(crate) async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
     let engine = state.engine()?;
+    if let Some(cause) = engine.store_failure() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            format!("the store cannot write (retrying): {cause}"),
+        ));
+    }
     Ok(Json(Ready {
         status: "ready",
         cases_in_flight: engine.cases_in_flight(),
+        quarantined_cases: engine.quarantined().len(),
+        broken_specifications: engine
+            .broken_specs()
+            .iter()
+            .map(|b| format!("{}: {}", b.spec_ref, b.reason))
+            .collect(),
+        warnings: state.warnings.as_ref().clone(),
     }))
 }
 

@@ -1,18 +1,20 @@
 //! `/work-items`: listing, reading, and the work-item commands: start, complete, fail,
 //! release, suspend, resume, and claims by automated workers.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
+use axum::{Extension, Json};
 use knhk_kernel::{Command, WorkItemId, WorkItemStatus};
 use knhk_runtime::{CaseId, ClaimTarget, ItemRef, Lease, Resourcing, WorkItemQuery, WorkItemView};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::{ApiError, AppState, body, ids};
+use crate::auth::{self, Principal};
+use crate::ids::{self, PathParams};
+use crate::{ApiError, AppState, body};
 
 /// A work item as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -144,7 +146,7 @@ pub(crate) async fn list(
     responses((status = 200, body = OneWorkItem), (status = 404, description = "no such work item")))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Json<OneWorkItem>, ApiError> {
     let (case, item) = ids::work_item(&id)?;
     let view = state.engine()?.work_item(case, item).await?;
@@ -182,15 +184,18 @@ pub(crate) struct FailBody {
     worker: Option<String>,
 }
 
-/// Runs `command` on the work item `id` as `worker`, and answers with the item.
+/// Runs `command` on the work item `id` as `worker` (see [`auth::acting`]), and answers
+/// with the item.
 async fn act(
     state: &AppState,
+    principal: Option<&Principal>,
     id: &str,
     command: impl FnOnce(WorkItemId) -> Command,
     worker: Option<String>,
 ) -> Result<Json<OneWorkItem>, ApiError> {
     let engine = state.engine()?;
     let (case, item): (CaseId, WorkItemId) = ids::work_item(id)?;
+    let worker = auth::acting(principal, worker.map(ids::name).transpose()?)?;
     let view = engine
         .command_on_item(case, item, command(item), worker.as_deref())
         .await?;
@@ -221,12 +226,14 @@ macro_rules! item_command {
                       (status = 409, description = "not allowed in the item's status, or another worker's")))]
         pub(crate) async fn $name(
             State(state): State<AppState>,
-            Path(id): Path<String>,
+            principal: Option<Extension<Principal>>,
+            PathParams(id): PathParams<String>,
             headers: HeaderMap,
             payload: Result<Bytes, BytesRejection>,
         ) -> Result<Json<OneWorkItem>, ApiError> {
             let request: ActBody = body::json(&headers, payload, 2)?;
-            act(&state, &id, $command, request.worker).await
+            let principal = principal.as_ref().map(|p| &p.0);
+            act(&state, principal, &id, $command, request.worker).await
         }
     };
 }
@@ -265,7 +272,8 @@ item_command!(
               (status = 422, description = "output does not fit the task's declared outputs")))]
 pub(crate) async fn complete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    principal: Option<Extension<Principal>>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Json<OneWorkItem>, ApiError> {
@@ -274,7 +282,8 @@ pub(crate) async fn complete(
         .data
         .unwrap_or_else(|| Value::Object(Default::default()));
     let command = |work_item| Command::CompleteWorkItem { work_item, output };
-    act(&state, &id, command, request.worker).await
+    let principal = principal.as_ref().map(|p| &p.0);
+    act(&state, principal, &id, command, request.worker).await
 }
 
 /// Fails a work item: the case fails.
@@ -285,7 +294,8 @@ pub(crate) async fn complete(
               (status = 409, description = "the item has ended, or is another worker's")))]
 pub(crate) async fn fail(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    principal: Option<Extension<Principal>>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Json<OneWorkItem>, ApiError> {
@@ -294,7 +304,8 @@ pub(crate) async fn fail(
         .message
         .unwrap_or_else(|| "failed by its worker".to_owned());
     let command = |work_item| Command::FailWorkItem { work_item, message };
-    act(&state, &id, command, request.worker).await
+    let principal = principal.as_ref().map(|p| &p.0);
+    act(&state, principal, &id, command, request.worker).await
 }
 
 /// `POST /work-items/{id}/offer`.
@@ -312,14 +323,19 @@ pub(crate) struct OfferBody {
     responses((status = 200, body = OneWorkItem), (status = 409, description = "not enabled, or allocated")))]
 pub(crate) async fn offer(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Json<OneWorkItem>, ApiError> {
     let request: OfferBody = body::json(&headers, payload, 3)?;
     let engine = state.engine()?;
     let (case, item) = ids::work_item(&id)?;
-    engine.offer(case, item, request.participants).await?;
+    let participants = request
+        .participants
+        .into_iter()
+        .map(ids::name)
+        .collect::<Result<Vec<_>, _>>()?;
+    engine.offer(case, item, participants).await?;
     reply(engine, case, item).await
 }
 
@@ -338,14 +354,16 @@ pub(crate) struct AllocateBody {
     responses((status = 200, body = OneWorkItem), (status = 409, description = "not enabled, or offered to others")))]
 pub(crate) async fn allocate(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Json<OneWorkItem>, ApiError> {
     let request: AllocateBody = body::json(&headers, payload, 2)?;
     let engine = state.engine()?;
     let (case, item) = ids::work_item(&id)?;
-    engine.allocate(case, item, &request.participant).await?;
+    engine
+        .allocate(case, item, &ids::name(request.participant)?)
+        .await?;
     reply(engine, case, item).await
 }
 
@@ -357,8 +375,9 @@ pub(crate) struct ClaimBody {
     task_id: Option<String>,
     /// ...or of tasks whose service has this name (exactly one of the two).
     service: Option<String>,
-    /// The worker claiming.
-    worker: String,
+    /// The worker claiming: with API tokens, the token's identity (this field may be
+    /// left out, and only an admin may name another); without, required.
+    worker: Option<String>,
     /// At most this many items (default 1).
     max: Option<usize>,
     /// How long the worker holds each item, in ms.
@@ -370,6 +389,7 @@ pub(crate) struct ClaimBody {
     responses((status = 200, body = WorkItemList), (status = 400, description = "bad claim")))]
 pub(crate) async fn claim(
     State(state): State<AppState>,
+    principal: Option<Extension<Principal>>,
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Json<WorkItemList>, ApiError> {
@@ -384,13 +404,11 @@ pub(crate) async fn claim(
             ));
         }
     };
+    let principal = principal.as_ref().map(|p| &p.0);
+    let worker = auth::acting(principal, request.worker.map(ids::name).transpose()?)?
+        .ok_or_else(|| ApiError::bad_request("a claim names its `worker`"))?;
     let claimed = engine
-        .claim(
-            &request.worker,
-            &target,
-            request.max.unwrap_or(1),
-            request.lease_ms,
-        )
+        .claim(&worker, &target, request.max.unwrap_or(1), request.lease_ms)
         .await?;
     Ok(Json(WorkItemList {
         work_items: claimed.into_iter().map(WorkItemBody::from).collect(),

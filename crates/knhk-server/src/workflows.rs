@@ -1,16 +1,19 @@
 //! `/workflows`: registering specifications (JSON, Turtle, YAWL XML) and reading them.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use knhk_ingest::{CheckOptions, Format};
-use knhk_verify::VerifyOptions;
+use knhk_verify::{Interrupt, VerifyOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::ids::PathParams;
 use crate::{ApiError, AppState, body};
 
 /// A registered specification version.
@@ -93,14 +96,86 @@ pub(crate) async fn register(
             })?
         }
     };
+    let valid = check(&state, format, text).await?;
+    let warnings = valid.1;
+    let valid = valid.0;
+    let version = engine.register(valid).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Registered {
+            spec_id: version.spec_ref.id.clone(),
+            version: version.spec_ref.version,
+            warnings,
+        }),
+    ))
+}
+
+/// Reads and verifies `text` on the blocking pool, at most
+/// [`ApiConfig::registrations_max`] at a time: the size limit first, then the
+/// verification, whose soundness exploration is cut short (a warning) once it has run
+/// for [`ApiConfig::verify_time_max`]. Returns the valid specification and the warnings.
+async fn check(
+    state: &AppState,
+    format: Format,
+    text: String,
+) -> Result<(knhk_model::ValidSpec, Vec<Value>), ApiError> {
+    let config = state.config;
+    let permit = tokio::time::timeout(
+        config.verify_time_max,
+        Arc::clone(&state.registrations).acquire_owned(),
+    )
+    .await;
+    let Ok(Ok(permit)) = permit else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!(
+                "{} registrations are being verified; try again later",
+                config.registrations_max
+            ),
+        ));
+    };
+    let interrupt = Interrupt::new();
     let options = CheckOptions {
         lenient: false,
+        elements_max: Some(config.spec_elements_max),
         verify: VerifyOptions {
-            reject_unsound: state.config.reject_unsound,
+            reject_unsound: config.reject_unsound,
+            interrupt: interrupt.clone(),
             ..VerifyOptions::default()
         },
     };
-    let checked = knhk_ingest::check(format, &text, "http://knhk.invalid/workflows/", &options);
+    let mut work = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        knhk_ingest::check(format, &text, "http://knhk.invalid/workflows/", &options)
+    });
+    let checked = match tokio::time::timeout(config.verify_time_max, &mut work).await {
+        Ok(done) => done,
+        Err(_) => {
+            // Past the budget: the exploration stops at its next state and the
+            // verdicts it had not reached are unknown.
+            interrupt.raise();
+            work.await
+        }
+    };
+    let checked = checked.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("verification failed: {e}"),
+        )
+    })?;
+    if let Some(too_large) = checked.too_large {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "specification_too_large",
+            format!(
+                "the specification has {} elements (tasks, conditions, flows and variables), \
+                 more than the limit of {}",
+                too_large.elements, too_large.max
+            ),
+        ));
+    }
     // A finding serializes with its rule, net, element and message.
     let findings =
         |list: &[knhk_verify::Finding]| -> Vec<Value> { list.iter().map(|f| json!(f)).collect() };
@@ -124,30 +199,31 @@ pub(crate) async fn register(
         )
         .with_details(json!({"format": checked.format, "errors": errors, "warnings": warnings})));
     };
-    let elements: usize = valid
-        .nets
-        .iter()
-        .map(|n| n.tasks.len() + n.conditions.len() + n.flows.len())
-        .sum();
-    if elements > state.config.spec_elements_max {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "specification_too_large",
-            format!(
-                "the specification has {elements} elements, more than the limit of {}",
-                state.config.spec_elements_max
-            ),
-        ));
+    check_initial_values(&valid, config.data_depth_max)?;
+    Ok((valid, warnings))
+}
+
+/// 422 if a variable's initial value would make the case data nest deeper than
+/// `depth_max` (the data object is the first level).
+fn check_initial_values(spec: &knhk_model::ValidSpec, depth_max: usize) -> Result<(), ApiError> {
+    for net in &spec.nets {
+        for variable in &net.variables {
+            if let Some(value) = &variable.initial {
+                body::check_depth(value, depth_max.saturating_sub(1)).map_err(|_| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "data_too_deep",
+                        format!(
+                            "net `{}`: the initial value of variable `{}` nests deeper than \
+                             the data limit of {depth_max} levels allows",
+                            net.id, variable.name
+                        ),
+                    )
+                })?;
+            }
+        }
     }
-    let version = engine.register(valid).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Registered {
-            spec_id: version.spec_ref.id.clone(),
-            version: version.spec_ref.version,
-            warnings,
-        }),
-    ))
+    Ok(())
 }
 
 /// One registered version.
@@ -201,7 +277,7 @@ pub(crate) struct VersionQuery {
     responses((status = 200, description = "the JSON specification"), (status = 404, description = "no such specification")))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Path(spec_id): Path<String>,
+    PathParams(spec_id): PathParams<String>,
     query: Result<Query<VersionQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let query = body::query(query)?;

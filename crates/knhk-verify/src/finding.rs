@@ -189,6 +189,8 @@ pub enum UnknownReason {
         /// The task.
         task: String,
     },
+    /// The verification was interrupted (it ran past its caller's time budget).
+    Interrupted,
 }
 
 impl fmt::Display for UnknownReason {
@@ -211,6 +213,7 @@ impl fmt::Display for UnknownReason {
                 f,
                 "the partial join of `{task}` has more incoming branches than the analysis tracks"
             ),
+            UnknownReason::Interrupted => f.write_str("the exploration ran out of time"),
         }
     }
 }

@@ -50,11 +50,14 @@ pub use finding::{
 };
 pub use soundness::{NetSoundness, Verdict};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use knhk_model::Specification;
 use serde::Serialize;
 
 /// What [`verify`] checks, and how strictly.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct VerifyOptions {
     /// Whether to explore each net's state space for soundness (only done when the
     /// specification has no structural error).
@@ -67,6 +70,32 @@ pub struct VerifyOptions {
     pub or_join_work_max: u64,
     /// Whether soundness violations are errors rather than warnings.
     pub reject_unsound: bool,
+    /// Raised by another thread to stop the soundness exploration early: the nets not
+    /// yet decided get the verdict [`Verdict::Unknown`] (a server's time budget).
+    pub interrupt: Interrupt,
+}
+
+/// A flag another thread raises to cut a verification short. The verifier reads no
+/// clock; whoever holds a deadline raises the flag when it passes. Clones share one
+/// flag.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(Arc<AtomicBool>);
+
+impl Interrupt {
+    /// A flag not raised yet.
+    pub fn new() -> Interrupt {
+        Interrupt::default()
+    }
+
+    /// Raises the flag: every verification holding it stops at its next state.
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the flag is raised.
+    pub fn is_raised(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 impl VerifyOptions {
@@ -84,6 +113,7 @@ impl Default for VerifyOptions {
             states_max: Self::STATES_MAX,
             or_join_work_max: Self::OR_JOIN_WORK_MAX,
             reject_unsound: false,
+            interrupt: Interrupt::new(),
         }
     }
 }
@@ -136,8 +166,12 @@ pub fn verify(spec: &Specification, options: &VerifyOptions) -> Report {
     let structural_errors = findings.iter().any(|(s, _)| *s == Severity::Error);
     let mut soundness = Vec::new();
     if let (true, Ok(valid), false) = (options.soundness, &valid, structural_errors) {
-        let (verdicts, found) =
-            soundness::check(valid, options.states_max, options.or_join_work_max);
+        let (verdicts, found) = soundness::check(
+            valid,
+            options.states_max,
+            options.or_join_work_max,
+            &options.interrupt,
+        );
         soundness = verdicts;
         for finding in found {
             let severity = if options.reject_unsound && finding.rule.is_soundness_violation() {

@@ -59,6 +59,46 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: WorkitemCommand,
     },
+    /// Check a stopped data directory (no server).
+    Store {
+        /// What to do.
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+    /// Make API tokens (no server).
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+/// `knhk store ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoreCommand {
+    /// Reports every problem of a stopped data directory: specification versions that
+    /// no longer load, cases that would be quarantined, records that do not decode.
+    /// Writes nothing. Exits 0 when all is well, 1 with problems, 2 when it cannot read.
+    Check {
+        /// The data directory (default: the configured one, KNHK_STATE_STORE_PATH).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+/// `knhk token ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Makes a new random API token and prints it with the `[[token]]` entry to add to
+    /// the tokens file (which holds only its hash).
+    New {
+        /// Who the token acts as (a worker or participant name).
+        #[arg(long)]
+        identity: String,
+        /// reader, worker, operator or admin.
+        #[arg(long)]
+        role: String,
+    },
 }
 
 /// `knhk workflow ...`.
@@ -173,9 +213,9 @@ pub(crate) enum WorkitemCommand {
         /// ...or of tasks with this service name.
         #[arg(long)]
         service: Option<String>,
-        /// The worker.
+        /// The worker (with an API token, its identity unless the token is an admin's).
         #[arg(long)]
-        worker: String,
+        worker: Option<String>,
         /// At most this many items.
         #[arg(long, default_value_t = 1)]
         max: usize,

@@ -23,6 +23,8 @@ pub(crate) struct Client {
     base: String,
     agent: ureq::Agent,
     json: bool,
+    /// The API token sent as `Authorization: Bearer`, from `KNHK_TOKEN`.
+    token: Option<String>,
 }
 
 /// What a call gave: the status and the JSON body.
@@ -33,8 +35,8 @@ struct Reply {
 
 impl Client {
     /// A client of the server at `base` (such as `http://localhost:8080`); `json` prints
-    /// the server's JSON instead of tables.
-    pub(crate) fn new(base: &str, json: bool) -> Client {
+    /// the server's JSON instead of tables; `token` authenticates every call.
+    pub(crate) fn new(base: &str, json: bool, token: Option<String>) -> Client {
         let config = ureq::Agent::config_builder()
             // A 4xx is an answer to print, not a transport error.
             .http_status_as_error(false)
@@ -43,6 +45,7 @@ impl Client {
             base: base.trim_end_matches('/').to_owned(),
             agent: config.into(),
             json,
+            token,
         }
     }
 
@@ -53,7 +56,10 @@ impl Client {
         body: Option<(&str, Vec<u8>)>,
     ) -> anyhow::Result<Reply> {
         let url = format!("{}{path}", self.base);
-        let request = ureq::http::Request::builder().method(method).uri(&url);
+        let mut request = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
         let result = match body {
             Some((content_type, bytes)) => self
                 .agent

@@ -66,6 +66,9 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     /// `POST /workflows` refuses specifications that are not sound.
     pub(crate) reject_unsound: bool,
+    /// The API tokens file: when set, every route but `/health` and `/ready` needs a
+    /// token from it (checked here: the file reads and every entry is valid).
+    pub(crate) api_tokens_file: Option<PathBuf>,
     /// The `[fortune5]` settings: checked here, and refused by the server while this
     /// build has none of those features (see [`Config::unavailable`]).
     pub(crate) fortune5: Fortune5,
@@ -135,6 +138,17 @@ impl LogLevel {
         LogLevel::Error,
     ];
 
+    /// The level as `tracing` names it.
+    pub(crate) fn tracing(self) -> tracing::Level {
+        match self {
+            LogLevel::Trace => tracing::Level::TRACE,
+            LogLevel::Debug => tracing::Level::DEBUG,
+            LogLevel::Info => tracing::Level::INFO,
+            LogLevel::Warn => tracing::Level::WARN,
+            LogLevel::Error => tracing::Level::ERROR,
+        }
+    }
+
     /// The level's name, lower case (as `tracing`'s filters spell it).
     pub(crate) fn as_str(self) -> &'static str {
         match self {
@@ -153,26 +167,48 @@ impl fmt::Display for LogLevel {
     }
 }
 
-/// Bounds on requests, each a positive integer.
+/// Bounds on requests and on what they may store, each a positive integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Limits {
     /// The largest request body, in bytes.
     pub(crate) body_max_bytes: usize,
-    /// The most elements (tasks, conditions, flows) in one specification.
+    /// The most elements (tasks, conditions, flows, variables) in one specification.
     pub(crate) spec_elements_max: usize,
-    /// The deepest nesting of case data.
+    /// The deepest nesting of case data (at most [`DATA_DEPTH_CAP`]).
     pub(crate) data_depth_max: usize,
     /// The most items in one page of a list.
     pub(crate) page_max: usize,
+    /// Registrations read and verified at once.
+    pub(crate) registrations_max: usize,
+    /// How long one registration's soundness check may run, in ms.
+    pub(crate) verify_time_max_ms: usize,
+    /// Distinct specification ids the store may hold.
+    pub(crate) specs_max: usize,
+    /// Versions of one specification id the store may hold.
+    pub(crate) spec_versions_max: usize,
+    /// The longest lease a claim may ask for, in ms.
+    pub(crate) lease_max_ms: usize,
 }
+
+/// The largest `limits.data_depth_max`: the store's records wrap case data in about ten
+/// levels of their own, and serde_json reads at most 127 (`knhk_kernel::Limits`).
+pub(crate) const DATA_DEPTH_CAP: usize = 100;
 
 impl Default for Limits {
     fn default() -> Limits {
+        let api = knhk_server::ApiConfig::default();
+        let engine = knhk_runtime::EngineConfig::default();
         Limits {
-            body_max_bytes: 16 * 1024 * 1024,
-            spec_elements_max: 100_000,
-            data_depth_max: 32,
-            page_max: 1000,
+            body_max_bytes: api.body_max_bytes,
+            spec_elements_max: api.spec_elements_max,
+            data_depth_max: api.data_depth_max,
+            page_max: engine.page_max,
+            registrations_max: api.registrations_max,
+            verify_time_max_ms: usize::try_from(api.verify_time_max.as_millis())
+                .unwrap_or(usize::MAX),
+            specs_max: engine.spec_caps.specs_max,
+            spec_versions_max: engine.spec_caps.versions_max,
+            lease_max_ms: usize::try_from(engine.lease_max_ms).unwrap_or(usize::MAX),
         }
     }
 }
@@ -278,6 +314,15 @@ impl Key {
         Key::new("limits.spec_elements_max", "KNHK_SPEC_ELEMENTS_MAX");
     pub(crate) const DATA_DEPTH_MAX: Key = Key::new("limits.data_depth_max", "KNHK_DATA_DEPTH_MAX");
     pub(crate) const PAGE_MAX: Key = Key::new("limits.page_max", "KNHK_PAGE_MAX");
+    pub(crate) const REGISTRATIONS_MAX: Key =
+        Key::new("limits.registrations_max", "KNHK_REGISTRATIONS_MAX");
+    pub(crate) const VERIFY_TIME_MAX_MS: Key =
+        Key::new("limits.verify_time_max_ms", "KNHK_VERIFY_TIME_MAX_MS");
+    pub(crate) const SPECS_MAX: Key = Key::new("limits.specs_max", "KNHK_SPECS_MAX");
+    pub(crate) const SPEC_VERSIONS_MAX: Key =
+        Key::new("limits.spec_versions_max", "KNHK_SPEC_VERSIONS_MAX");
+    pub(crate) const LEASE_MAX_MS: Key = Key::new("limits.lease_max_ms", "KNHK_LEASE_MAX_MS");
+    pub(crate) const API_TOKENS_FILE: Key = Key::new("api_tokens_file", "KNHK_API_TOKENS_FILE");
     pub(crate) const REJECT_UNSOUND: Key = Key::new("reject_unsound", "KNHK_REJECT_UNSOUND");
     pub(crate) const FORTUNE5_ENABLED: Key = Key::new("fortune5.enabled", "KNHK_FORTUNE5_ENABLED");
     pub(crate) const SPIFFE_ENABLED: Key =
@@ -413,6 +458,16 @@ pub(crate) enum ConfigProblem {
         /// Where `fortune5.enabled` came from.
         enabled_origin: Source,
     },
+    /// The API tokens file cannot be read, or one of its entries is bad.
+    #[error("{} ({origin}): {}: {problem}", Key::API_TOKENS_FILE.name, path.display())]
+    Tokens {
+        /// Where the file was named.
+        origin: Source,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
     /// The primary region is not one of the regions.
     #[error(
         "{} `{primary}` ({origin}) is not one of {} ({})",
@@ -532,7 +587,25 @@ impl Resolved {
             ),
             (Key::DATA_DEPTH_MAX, Json::from(c.limits.data_depth_max)),
             (Key::PAGE_MAX, Json::from(c.limits.page_max)),
+            (
+                Key::REGISTRATIONS_MAX,
+                Json::from(c.limits.registrations_max),
+            ),
+            (
+                Key::VERIFY_TIME_MAX_MS,
+                Json::from(c.limits.verify_time_max_ms),
+            ),
+            (Key::SPECS_MAX, Json::from(c.limits.specs_max)),
+            (
+                Key::SPEC_VERSIONS_MAX,
+                Json::from(c.limits.spec_versions_max),
+            ),
+            (Key::LEASE_MAX_MS, Json::from(c.limits.lease_max_ms)),
             (Key::REJECT_UNSOUND, Json::from(c.reject_unsound)),
+            (
+                Key::API_TOKENS_FILE,
+                c.api_tokens_file.as_deref().map_or(Json::Null, path),
+            ),
             (Key::FORTUNE5_ENABLED, Json::from(f.enabled)),
             (Key::SPIFFE_ENABLED, Json::from(f.spiffe_enabled)),
             (
@@ -650,10 +723,28 @@ pub(crate) fn resolve(
             defaults.spec_elements_max,
             parse_count,
         ),
-        data_depth_max: b.setting(Key::DATA_DEPTH_MAX, defaults.data_depth_max, parse_count),
+        data_depth_max: b.setting(Key::DATA_DEPTH_MAX, defaults.data_depth_max, parse_depth),
         page_max: b.setting(Key::PAGE_MAX, defaults.page_max, parse_count),
+        registrations_max: b.setting(
+            Key::REGISTRATIONS_MAX,
+            defaults.registrations_max,
+            parse_count,
+        ),
+        verify_time_max_ms: b.setting(
+            Key::VERIFY_TIME_MAX_MS,
+            defaults.verify_time_max_ms,
+            parse_count,
+        ),
+        specs_max: b.setting(Key::SPECS_MAX, defaults.specs_max, parse_count),
+        spec_versions_max: b.setting(
+            Key::SPEC_VERSIONS_MAX,
+            defaults.spec_versions_max,
+            parse_count,
+        ),
+        lease_max_ms: b.setting(Key::LEASE_MAX_MS, defaults.lease_max_ms, parse_count),
     };
     let reject_unsound = b.setting(Key::REJECT_UNSOUND, false, parse_bool);
+    let api_tokens_file = b.setting(Key::API_TOKENS_FILE, None, |raw| parse_path(raw).map(Some));
     let fortune5 = Fortune5 {
         enabled: b.setting(Key::FORTUNE5_ENABLED, false, parse_bool),
         spiffe_enabled: b.setting(Key::SPIFFE_ENABLED, false, parse_bool),
@@ -676,6 +767,9 @@ pub(crate) fn resolve(
     let storage = StoragePaths::new(state_dir, Some(&workflow_db));
     b.check_storage(&storage);
     b.check_fortune5(&fortune5);
+    if let Some(path) = &api_tokens_file {
+        b.check_tokens(path, read);
+    }
 
     if !b.problems.is_empty() {
         return Err(b.problems);
@@ -693,6 +787,7 @@ pub(crate) fn resolve(
             url,
             limits,
             reject_unsound,
+            api_tokens_file,
             fortune5,
             otel_endpoint,
             otel_service_name,
@@ -751,6 +846,7 @@ const LEVEL: &str = "a log level (trace, debug, info, warn, error)";
 const HTTP_URL: &str = "an http:// or https:// URL";
 const POSTGRES_URL: &str = "a PostgreSQL URL (postgres://… or postgresql://…)";
 const COUNT: &str = "a positive integer";
+const DEPTH: &str = "a positive integer up to 100 (what the store reads back)";
 const BOOL: &str = "a boolean (true, false, 1, 0, yes, no)";
 const PROVIDER: &str = "a KMS provider (aws, local)";
 const REGIONS: &str = "a comma-separated list of region names";
@@ -819,6 +915,15 @@ fn parse_count(raw: Raw<'_>) -> Result<usize, Reject> {
         _ => return Err(Reject::Type("an integer")),
     };
     n.filter(|&n| n > 0).ok_or(Reject::Invalid(COUNT))
+}
+
+/// A data depth: a count up to [`DATA_DEPTH_CAP`].
+fn parse_depth(raw: Raw<'_>) -> Result<usize, Reject> {
+    let depth = parse_count(raw)?;
+    if depth > DATA_DEPTH_CAP {
+        return Err(Reject::Invalid(DEPTH));
+    }
+    Ok(depth)
 }
 
 fn parse_bool(raw: Raw<'_>) -> Result<bool, Reject> {
@@ -1213,6 +1318,22 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Reports a tokens file that cannot be read, or each of its bad entries.
+    fn check_tokens(&mut self, path: &Path, read: &dyn Fn(&Path) -> io::Result<String>) {
+        let origin = self.source_of(Key::API_TOKENS_FILE);
+        let problems = match read(path) {
+            Ok(text) => knhk_server::Tokens::parse(&text).err().unwrap_or_default(),
+            Err(e) => vec![format!("cannot be read: {e}")],
+        };
+        for problem in problems {
+            self.problems.push(ConfigProblem::Tokens {
+                origin: origin.clone(),
+                path: path.to_path_buf(),
+                problem,
+            });
+        }
+    }
+
     /// Reports `needs` as missing, unless it is `present` or was given a bad value.
     fn require(&mut self, needs: Key, present: bool, because: &str) {
         if !present && !self.failed.contains(needs.name) {
@@ -1255,7 +1376,7 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 /// an unescaped `/` or `@` in a password is masked too (at worst, more is masked).
 pub(crate) fn mask_password(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
+        return mask_keyword_password(url);
     };
     let (head, rest) = url.split_at(scheme_end);
     let query_at = rest.find(['?', '#']).unwrap_or(rest.len());
@@ -1277,6 +1398,53 @@ pub(crate) fn mask_password(url: &str) -> String {
     }
     out.push_str(&mask_query(tail));
     out
+}
+
+/// A libpq key=value connection string (`host=db user=admin password=secret`) with the
+/// value of each `password` masked, quoted (`'…'`, with `\\` escapes) or not. Anything
+/// else passes unchanged.
+fn mask_keyword_password(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = find_ignore_case(rest, "password") {
+        let (before, after) = rest.split_at(at);
+        out.push_str(before);
+        out.push_str(&after[.."password".len()]);
+        let after = &after["password".len()..];
+        let value_at = after.trim_start();
+        let Some(value) = value_at.strip_prefix('=') else {
+            rest = after;
+            continue;
+        };
+        out.push_str(&after[..after.len() - value_at.len()]);
+        out.push('=');
+        let spaces = value.len() - value.trim_start().len();
+        out.push_str(&value[..spaces]);
+        let value = &value[spaces..];
+        let end = if let Some(quoted) = value.strip_prefix('\'') {
+            let mut escaped = false;
+            let close = quoted.char_indices().find(|&(_, c)| {
+                let closes = c == '\'' && !escaped;
+                escaped = c == '\\' && !escaped;
+                closes
+            });
+            close.map_or(value.len(), |(i, _)| i + 2)
+        } else {
+            value.find(char::is_whitespace).unwrap_or(value.len())
+        };
+        out.push_str("***");
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The byte offset of the first `needle` (ASCII) in `haystack`, ignoring ASCII case.
+fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// `tail` (`?query#fragment`) with the value of each `password` parameter masked.
@@ -1389,6 +1557,11 @@ mod tests {
                 spec_elements_max: 100_000,
                 data_depth_max: 32,
                 page_max: 1000,
+                registrations_max: 2,
+                verify_time_max_ms: 10_000,
+                specs_max: 10_000,
+                spec_versions_max: 1_000,
+                lease_max_ms: 86_400_000,
             }
         );
         assert!(!c.reject_unsound);
@@ -1415,7 +1588,7 @@ mod tests {
         for row in r.rows() {
             assert_eq!(row.source, "default", "{}", row.key);
         }
-        assert_eq!(r.rows().len(), 25);
+        assert_eq!(r.rows().len(), 31);
     }
 
     #[test]
@@ -1436,6 +1609,11 @@ mod tests {
             spec_elements_max = 10
             data_depth_max = 4
             page_max = 50
+            registrations_max = 3
+            verify_time_max_ms = 500
+            specs_max = 7
+            spec_versions_max = 8
+            lease_max_ms = 9000
 
             [fortune5]
             enabled = true
@@ -1470,6 +1648,11 @@ mod tests {
                 spec_elements_max: 10,
                 data_depth_max: 4,
                 page_max: 50,
+                registrations_max: 3,
+                verify_time_max_ms: 500,
+                specs_max: 7,
+                spec_versions_max: 8,
+                lease_max_ms: 9000,
             }
         );
         let f = &c.fortune5;
@@ -1490,7 +1673,9 @@ mod tests {
         );
         assert_eq!(source(&r, "config"), "env KNHK_CONFIG");
         for row in r.rows().iter().skip(1) {
-            let expected = if row.key == "fortune5.kms_region" {
+            // The tokens file is tested on its own: here every path reads as the
+            // config file.
+            let expected = if row.key == "fortune5.kms_region" || row.key == "api_tokens_file" {
                 "default".to_owned()
             } else {
                 file_source()
@@ -1638,16 +1823,19 @@ mod tests {
             [
                 "knhk.toml: unknown key `extra` (known here: listen, log_level, \
                  state_store_path, workflow_db_path, database_url, url, limits, \
-                 reject_unsound, fortune5, otel_endpoint, otel_service_name)",
+                 reject_unsound, api_tokens_file, fortune5, otel_endpoint, \
+                 otel_service_name)",
                 "knhk.toml: unknown key `fortune5.spiffe` (known here: enabled, \
                  spiffe_enabled, spiffe_socket, spiffe_trust_domain, kms_enabled, \
                  kms_provider, kms_region, kms_key_id, multi_region_enabled, regions, \
                  primary_region)",
                 "knhk.toml: unknown key `limits.body_max` (known here: body_max_bytes, \
-                 spec_elements_max, data_depth_max, page_max)",
+                 spec_elements_max, data_depth_max, page_max, registrations_max, \
+                 verify_time_max_ms, specs_max, spec_versions_max, lease_max_ms)",
                 "knhk.toml: unknown key `lisen` (known here: listen, log_level, \
                  state_store_path, workflow_db_path, database_url, url, limits, \
-                 reject_unsound, fortune5, otel_endpoint, otel_service_name)",
+                 reject_unsound, api_tokens_file, fortune5, otel_endpoint, \
+                 otel_service_name)",
             ]
         );
     }
@@ -2277,6 +2465,73 @@ mod tests {
     }
 
     #[test]
+    fn a_data_depth_beyond_what_the_store_reads_back_is_refused() {
+        let r = ok(
+            None,
+            &[("KNHK_DATA_DEPTH_MAX", "100")],
+            &Overrides::default(),
+        );
+        assert_eq!(r.config.limits.data_depth_max, 100);
+        let found = problems(
+            None,
+            &[("KNHK_DATA_DEPTH_MAX", "101")],
+            &Overrides::default(),
+        );
+        assert_eq!(
+            found,
+            [
+                "KNHK_DATA_DEPTH_MAX: `101` is not a positive integer up to 100 (what the store \
+              reads back)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tokens_file_is_read_and_every_bad_entry_named() {
+        let tokens = "[[token]]\nidentity = \"alice\"\nrole = \"worker\"\nsha256 = \"00\"\n\
+                      [[token]]\nidentity = \"bob\"\nrole = \"king\"\nsha256 = \"00\"\n";
+        let read = |path: &Path| {
+            if path == Path::new("/etc/knhk/tokens.toml") {
+                Ok(tokens.to_owned())
+            } else {
+                Err(io::Error::new(io::ErrorKind::NotFound, "no such file"))
+            }
+        };
+        let var = |name: &str| {
+            (name == "KNHK_API_TOKENS_FILE").then(|| "/etc/knhk/tokens.toml".to_owned())
+        };
+        let found = messages(&resolve(&var, &read, &Overrides::default()).unwrap_err());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0]
+                .starts_with("api_tokens_file (env KNHK_API_TOKENS_FILE): /etc/knhk/tokens.toml: ")
+                && found[0].contains("king"),
+            "{found:?}"
+        );
+        let missing = |name: &str| {
+            (name == "KNHK_API_TOKENS_FILE").then(|| "/nowhere/tokens.toml".to_owned())
+        };
+        let found = messages(&resolve(&missing, &read, &Overrides::default()).unwrap_err());
+        assert_eq!(
+            found,
+            [
+                "api_tokens_file (env KNHK_API_TOKENS_FILE): /nowhere/tokens.toml: cannot be \
+              read: no such file"
+            ]
+        );
+        let good = format!(
+            "[[token]]\nidentity = \"alice\"\nrole = \"worker\"\nsha256 = \"{}\"\n",
+            "ab".repeat(32)
+        );
+        let read_good = |_: &Path| Ok(good.clone());
+        let r = resolve(&var, &read_good, &Overrides::default()).unwrap();
+        assert_eq!(
+            r.config.api_tokens_file.as_deref(),
+            Some(Path::new("/etc/knhk/tokens.toml"))
+        );
+    }
+
+    #[test]
     fn passwords_are_masked() {
         for (url, masked) in [
             (
@@ -2292,6 +2547,16 @@ mod tests {
             ),
             ("postgres://u:@db/k", "postgres://u:***@db/k"),
             ("not a url", "not a url"),
+            (
+                "host=db user=admin password=s3cret dbname=k",
+                "host=db user=admin password=*** dbname=k",
+            ),
+            (
+                "host=db PASSWORD = 'se cr\\'et' port=5",
+                "host=db PASSWORD = *** port=5",
+            ),
+            ("password=", "password=***"),
+            ("passwords are fine", "passwords are fine"),
         ] {
             assert_eq!(mask_password(url), masked, "{url}");
         }
@@ -2327,7 +2592,7 @@ mod tests {
         );
         let text = r.show_text();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 25);
+        assert_eq!(lines.len(), 31);
         let line = |key: &str| {
             *lines
                 .iter()
@@ -2367,7 +2632,7 @@ mod tests {
         );
         let json = r.show_json();
         let object = json.as_object().unwrap();
-        assert_eq!(object.len(), 25);
+        assert_eq!(object.len(), 31);
         for (key, entry) in object {
             let entry = entry.as_object().unwrap();
             assert_eq!(entry.len(), 2, "{key}");
@@ -2401,7 +2666,8 @@ mod tests {
                 "c.toml: listen: expected a string, found integer `1`",
                 "c.toml: log_level: `x` is not a log level (trace, debug, info, warn, error)",
                 "c.toml: unknown key `limits.nope` (known here: body_max_bytes, \
-                 spec_elements_max, data_depth_max, page_max)",
+                 spec_elements_max, data_depth_max, page_max, registrations_max, \
+                 verify_time_max_ms, specs_max, spec_versions_max, lease_max_ms)",
             ]
         );
         let read = |_: &Path| Ok("listen = \"127.0.0.1:1\"".to_owned());

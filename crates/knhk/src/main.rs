@@ -9,6 +9,7 @@
 //! file), 1 when it found errors in its input, 2 on usage and I/O errors (clap's own
 //! code for a bad command line). With no subcommand the binary serves the HTTP API.
 
+mod admin;
 mod cli;
 mod client;
 mod config;
@@ -19,13 +20,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, ConfigCommand, WorkflowCommand};
+use cli::{Cli, Command, ConfigCommand, StoreCommand, TokenCommand, WorkflowCommand};
 use client::Client;
 use config::{ConfigProblem, Overrides};
 
 /// The process failed for a reason outside the input it was asked to check (usage,
 /// I/O, connection): exit code 2.
 const EXIT_USAGE: u8 = 2;
+
+/// The variable holding the client commands' API token.
+const TOKEN_VAR: &str = "KNHK_TOKEN";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -49,7 +53,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Client commands need only the URL; serving needs everything.
     let client = || -> anyhow::Result<Client> {
         let resolved = config::load(&overrides).map_err(problems)?;
-        Ok(Client::new(&resolved.config.url, cli.json))
+        Ok(Client::new(&resolved.config.url, cli.json, token()?))
     };
     let Some(command) = cli.command else {
         let resolved = config::load(&overrides).map_err(problems)?;
@@ -72,6 +76,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config { command } => config_command(&command, &overrides, cli.json),
         Command::Case { command } => client()?.case(&command),
         Command::Workitem { command } => client()?.workitem(&command),
+        Command::Store {
+            command: StoreCommand::Check { data_dir },
+        } => {
+            let resolved = config::load(&overrides).map_err(problems)?;
+            let configured = resolved.config.storage;
+            let storage = match data_dir {
+                // The database keeps its configured name inside the other directory.
+                Some(dir) => {
+                    let db = configured
+                        .workflow_db
+                        .strip_prefix(&configured.state_dir)
+                        .ok();
+                    knhk_runtime::StoragePaths::new(dir, db)
+                }
+                None => configured,
+            };
+            admin::store_check(&storage, cli.json)
+        }
+        Command::Token {
+            command: TokenCommand::New { identity, role },
+        } => admin::token_new(&identity, &role, cli.json),
     }
 }
 
@@ -109,6 +134,18 @@ fn config_command(
             if found.len() == 1 { "" } else { "s" }
         );
         Ok(ExitCode::from(1))
+    }
+}
+
+/// The API token of the client commands: `KNHK_TOKEN`, if set.
+fn token() -> anyhow::Result<Option<String>> {
+    match std::env::var_os(TOKEN_VAR) {
+        None => Ok(None),
+        Some(value) => match value.into_string() {
+            Ok(token) if token.trim().is_empty() => anyhow::bail!("{TOKEN_VAR} is set but empty"),
+            Ok(token) => Ok(Some(token.trim().to_owned())),
+            Err(_) => anyhow::bail!("{TOKEN_VAR} is not valid UTF-8"),
+        },
     }
 }
 

@@ -7,13 +7,14 @@
 //! engine, whose committer commits what is queued before its thread ends.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use knhk_runtime::{Engine, EngineConfig, StoragePaths, SystemClock};
-use knhk_server::{ApiConfig, AppState};
+use knhk_runtime::{Engine, EngineConfig, SpecCaps, StoragePaths, SystemClock};
+use knhk_server::{ApiConfig, AppState, Tokens};
 
 /// How long requests in flight may take to finish after a stop signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,31 +30,84 @@ pub(crate) struct ServeOptions {
     pub(crate) storage: StoragePaths,
     /// The API's limits.
     pub(crate) api: ApiConfig,
-    /// The largest page a query returns.
-    pub(crate) page_max: usize,
+    /// The engine's limits.
+    pub(crate) engine: EngineConfig,
+    /// The API tokens file, if the API is not open.
+    pub(crate) tokens_file: Option<PathBuf>,
     /// Whether to print the start and stop lines (level `info` or more verbose).
     pub(crate) verbose: bool,
+    /// The least severe level logged.
+    pub(crate) log_level: crate::config::LogLevel,
 }
 
 impl From<&crate::config::Config> for ServeOptions {
     fn from(config: &crate::config::Config) -> ServeOptions {
+        let limits = &config.limits;
+        let ms = |n: usize| Duration::from_millis(u64::try_from(n).unwrap_or(u64::MAX));
+        let engine = EngineConfig {
+            page_max: limits.page_max,
+            spec_caps: SpecCaps {
+                specs_max: limits.specs_max,
+                versions_max: limits.spec_versions_max,
+            },
+            lease_max_ms: u64::try_from(limits.lease_max_ms).unwrap_or(u64::MAX),
+            ..EngineConfig::default()
+        };
+        // MERGE: engine.limits.data_depth_max = u32::try_from(limits.data_depth_max).unwrap_or(u32::MAX);
         ServeOptions {
             listen: config.listen,
             storage: config.storage.clone(),
             api: ApiConfig {
-                body_max_bytes: config.limits.body_max_bytes,
-                spec_elements_max: config.limits.spec_elements_max,
-                data_depth_max: config.limits.data_depth_max,
+                registrations_max: limits.registrations_max,
+                verify_time_max: ms(limits.verify_time_max_ms),
+                body_max_bytes: limits.body_max_bytes,
+                spec_elements_max: limits.spec_elements_max,
+                data_depth_max: limits.data_depth_max,
                 reject_unsound: config.reject_unsound,
             },
-            page_max: config.limits.page_max,
+            engine,
+            tokens_file: config.api_tokens_file.clone(),
             verbose: config.log_level <= crate::config::LogLevel::Info,
+            log_level: config.log_level,
         }
     }
 }
 
+/// The router's state: the API's limits, the tokens (when configured), and what to
+/// warn about. Refuses a tokens file that no longer reads.
+fn app_state(options: &ServeOptions) -> anyhow::Result<AppState> {
+    let state = AppState::new(options.api);
+    let Some(file) = &options.tokens_file else {
+        let mut warnings = Vec::new();
+        if !options.listen.ip().is_loopback() {
+            warnings.push(format!(
+                "the API is open to anyone who reaches {}: no API tokens file is set \
+                 (KNHK_API_TOKENS_FILE), and it listens beyond this machine",
+                options.listen
+            ));
+        }
+        return Ok(state.with_warnings(warnings));
+    };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the API tokens file {}", file.display()))?;
+    let tokens = Tokens::parse(&text).map_err(|problems| {
+        anyhow::anyhow!(
+            "the API tokens file {} is not valid:\n  {}",
+            file.display(),
+            problems.join("\n  ")
+        )
+    })?;
+    Ok(state.with_tokens(tokens))
+}
+
 /// Serves until SIGTERM or SIGINT; exit code 0 after a graceful stop.
 pub(crate) fn run(options: ServeOptions) -> anyhow::Result<ExitCode> {
+    // What the libraries log (the store failing and recovering, ...) goes to stderr.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(options.log_level.tracing())
+        .with_target(false)
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -80,14 +134,15 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         env!("CARGO_PKG_VERSION"),
         options.storage.workflow_db.display()
     ));
-    let state = AppState::new(options.api);
+    let state = app_state(&options)?;
+    for warning in state.warnings() {
+        // Loud on purpose: an open API on the network is a decision, not a default.
+        eprintln!("knhk: WARNING: {warning}");
+    }
     let app = knhk_server::router(state.clone());
 
     let storage = options.storage.clone();
-    let config = EngineConfig {
-        page_max: options.page_max,
-        ..EngineConfig::default()
-    };
+    let config = options.engine;
     let opening = tokio::task::spawn_blocking(move || -> anyhow::Result<Engine> {
         let store = storage.open_store()?;
         Ok(Engine::open(

@@ -19,6 +19,7 @@ pub(crate) fn run(args: &ValidateArgs, json: bool) -> anyhow::Result<ExitCode> {
     let format = knhk_ingest::detect(path, &text);
     let options = CheckOptions {
         lenient: args.lenient,
+        elements_max: None,
         verify: VerifyOptions {
             soundness: !args.no_soundness,
             states_max: args.states_max,

@@ -148,6 +148,59 @@ pub enum EngineError {
     /// A blocking store call could not run.
     #[error("store task failed: {0}")]
     Join(String),
+    /// Registration would pass a cap on stored specifications.
+    #[error("cannot register `{id}`: at most {max} {limit} may be stored")]
+    SpecLimit {
+        /// The specification id.
+        id: String,
+        /// Which cap: `specifications` or `versions of one specification`.
+        limit: &'static str,
+        /// The cap.
+        max: usize,
+    },
+    /// The case's stored records cannot be loaded; it takes no commands.
+    #[error("{} is quarantined: {}", .0.id, .0.reason)]
+    Quarantined(Box<Quarantine>),
+    /// Something in the engine or a library it calls panicked while acting on a case.
+    /// The case was put back to its last acknowledged state (or failed, when the
+    /// panic came from its own commands).
+    #[error("internal error in {case}: {message}")]
+    Internal {
+        /// The case.
+        case: CaseId,
+        /// What panicked.
+        message: String,
+    },
+    /// An entry or snapshot would nest deeper than the store can read back; nothing
+    /// was written.
+    #[error(
+        "record {seq} of {case} nests {depth} levels deep, more than the {max} the store reads back"
+    )]
+    TooDeep {
+        /// The case.
+        case: CaseId,
+        /// The record's sequence number.
+        seq: u64,
+        /// Its nesting depth.
+        depth: usize,
+        /// The most the store reads back.
+        max: usize,
+    },
+}
+
+/// A case whose stored records cannot be loaded (a record or snapshot that does not
+/// decode or replay, or a specification version that no longer loads). The engine keeps
+/// it aside, visible with its reason, and serves every other case.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Quarantine {
+    /// The case.
+    pub id: CaseId,
+    /// The specification version it runs, when its records say.
+    pub spec: Option<crate::entry::SpecRef>,
+    /// The record at which loading failed.
+    pub seq: u64,
+    /// Why.
+    pub reason: String,
 }
 
 impl EngineError {

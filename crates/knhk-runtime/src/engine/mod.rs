@@ -36,17 +36,17 @@ use knhk_model::ValidSpec;
 use serde_json::Value;
 
 use crate::clock::Clock;
-use crate::commit::{Committer, CommitterConfig};
-use crate::entry::{Action, Entry};
+use crate::commit::{CommitError, Committer, CommitterConfig};
+use crate::entry::{Action, Entry, STORED_NESTING_MAX};
 use crate::store::{CaseId, CaseLog, Record, Store, StoreError};
 
-pub use error::EngineError;
+pub use error::{EngineError, Quarantine};
 pub use index::{ClaimTarget, ItemRef};
 pub use query::{
-    CASE_STATES, CaseQuery, CaseView, HistoryEntry, Page, WorkItemQuery, WorkItemView,
+    CASE_STATES, CaseQuery, CaseView, HistoryEntry, Listed, Page, WorkItemQuery, WorkItemView,
 };
 pub use slot::{ItemInfo, Lease, Resourcing};
-pub use specs::SpecVersion;
+pub use specs::{BrokenSpec, SpecCaps, SpecVersion};
 
 use index::{Due, Index};
 use slot::{Slot, SlotImage};
@@ -64,6 +64,11 @@ pub struct EngineConfig {
     pub page_max: usize,
     /// The group committer's limits.
     pub committer: CommitterConfig,
+    /// Caps on the specifications registration may store.
+    pub spec_caps: SpecCaps,
+    /// The longest lease a claim may ask for, in ms: a lease is how long a worker that
+    /// died keeps its work from others.
+    pub lease_max_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -73,6 +78,8 @@ impl Default for EngineConfig {
             snapshot_every: 64,
             page_max: 1000,
             committer: CommitterConfig::default(),
+            spec_caps: SpecCaps::default(),
+            lease_max_ms: 24 * 60 * 60 * 1000,
         }
     }
 }
@@ -101,6 +108,9 @@ enum Resident {
     /// snapshot every case takes when it ends, and is loaded when asked for; so memory
     /// grows with the cases in flight, not with every case ever run.
     Ended(Summary),
+    /// Its stored records cannot be loaded: it is shown with the reason and takes no
+    /// commands.
+    Quarantined(Quarantine),
 }
 
 /// What the engine keeps of an ended case.
@@ -145,39 +155,32 @@ struct Inner {
     cases: RwLock<BTreeMap<CaseId, Resident>>,
     next_case: AtomicU64,
     index: Mutex<Index>,
+    /// Why the store last failed to write, while it still cannot (see
+    /// [`Engine::store_failure`]).
+    store_failure: Mutex<Option<String>>,
 }
 
 impl Engine {
-    /// Opens the engine on `store`, recovering every case in it.
+    /// Opens the engine on `store`, recovering every case in it. A case whose records
+    /// cannot be loaded is quarantined with the reason (see [`Engine::quarantined`]) and
+    /// the rest of the engine serves; only a store that cannot be read at all fails.
     pub fn open(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Result<Engine, EngineError> {
-        let mut registry = Registry::default();
-        for stored in store.specs()? {
-            registry.load(stored)?;
-        }
-        let mut slots = Vec::new();
-        let mut failure = None;
-        store.for_each_latest(&mut |log| match recover(&registry, log) {
-            Ok(slot) => {
-                slots.push(slot);
-                true
-            }
-            Err(e) => {
-                failure = Some(e);
-                false
-            }
-        })?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
+        let (registry, residents) = load(store.as_ref())?;
         let mut index = Index::default();
         let mut cases = BTreeMap::new();
-        for slot in slots {
-            index.set(slot.id, index::keys(&slot));
-            cases.insert(slot.id, Resident::of(slot));
+        for resident in residents {
+            let (id, resident) = match resident {
+                Ok(slot) => {
+                    index.set(slot.id, index::keys(&slot));
+                    (slot.id, Resident::of(slot))
+                }
+                Err(quarantine) => (quarantine.id, Resident::Quarantined(quarantine)),
+            };
+            cases.insert(id, resident);
         }
         let next_case = cases.keys().next_back().map_or(1, |id: &CaseId| id.0 + 1);
         let committer = Committer::start(Arc::clone(&store), config.committer)?;
@@ -192,6 +195,7 @@ impl Engine {
                 cases: RwLock::new(cases),
                 next_case: AtomicU64::new(next_case),
                 index: Mutex::new(index),
+                store_failure: Mutex::new(None),
             }),
         })
     }
@@ -207,18 +211,24 @@ impl Engine {
     /// otherwise a new one. Durable when this returns.
     pub async fn register(&self, spec: ValidSpec) -> Result<Arc<SpecVersion>, EngineError> {
         let _one_at_a_time = self.inner.registering.lock().await;
-        let prepared = read(&self.inner.registry).prepare(spec)?;
+        // Compiling a large specification takes a while: not on an async worker.
+        let engine = self.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            read(&engine.inner.registry).prepare(spec, engine.inner.config.spec_caps)
+        })
+        .await
+        .map_err(|e| EngineError::Join(e.to_string()))??;
         let version = match prepared {
             Prepared::Existing(version) => return Ok(version),
             Prepared::New(version) => version,
         };
-        let store = Arc::clone(&self.inner.store);
         let stored = Arc::clone(&version);
-        tokio::task::spawn_blocking(move || {
-            store.put_spec(&stored.spec_ref.id, stored.spec_ref.version, &stored.json)
-        })
-        .await
-        .map_err(|e| EngineError::Join(e.to_string()))??;
+        let put = self
+            .blocking(move |store| {
+                store.put_spec(&stored.spec_ref.id, stored.spec_ref.version, &stored.json)
+            })
+            .await;
+        self.noted(put)?;
         write(&self.inner.registry).insert(Arc::clone(&version));
         Ok(version)
     }
@@ -247,15 +257,25 @@ impl Engine {
         // Any fixed function of the id would do: the seed is logged with the launch.
         let seed = id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let at_ms = self.inner.clock.now_ms();
-        let (mut slot, events) = Slot::launch(
-            id,
-            spec.spec_ref.clone(),
-            Arc::clone(&spec.compiled),
-            data.clone(),
-            seed,
-            self.inner.config.limits,
-            at_ms,
-        )?;
+        let limits = self.inner.config.limits;
+        // Unwind safety: a panicking launch leaves nothing behind but its own slot.
+        let launched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Slot::launch(
+                id,
+                spec.spec_ref.clone(),
+                Arc::clone(&spec.compiled),
+                data.clone(),
+                seed,
+                limits,
+                at_ms,
+            )
+        }));
+        let (mut slot, events) = launched.unwrap_or_else(|panic| {
+            Err(EngineError::Internal {
+                case: id,
+                message: format!("panic while launching: {}", panic_message(panic.as_ref())),
+            })
+        })?;
         let entry = Entry {
             at_ms,
             action: Action::Launch {
@@ -267,7 +287,7 @@ impl Engine {
             events,
         };
         let record = self.record(&mut slot, &entry)?;
-        self.inner.committer.append(vec![record]).await?;
+        self.commit(vec![record]).await?;
         let view = query::case_view(&slot);
         self.reindex(&slot);
         write(&self.inner.cases).insert(id, Resident::of(slot));
@@ -358,10 +378,11 @@ impl Engine {
                 "a worker needs a non-empty name".to_owned(),
             ));
         }
-        if max == 0 || lease_ms == 0 {
-            return Err(EngineError::InvalidRequest(
-                "a claim needs max >= 1 and lease_ms >= 1".to_owned(),
-            ));
+        let lease_max_ms = self.inner.config.lease_max_ms;
+        if max == 0 || lease_ms == 0 || lease_ms > lease_max_ms {
+            return Err(EngineError::InvalidRequest(format!(
+                "a claim needs max >= 1 and lease_ms from 1 to {lease_max_ms}"
+            )));
         }
         // Concurrent claims see the same oldest items. A case another request holds is
         // skipped rather than waited for (its lock is held across a commit, so waiting
@@ -395,7 +416,7 @@ impl Engine {
             };
             // Another claim or a command may have taken the item since the index was
             // read: it is simply not claimed.
-            let Ok(events) = slot.act(&action, at_ms) else {
+            let Ok(events) = self.apply(slot, &action, at_ms) else {
                 continue;
             };
             let entry = Entry {
@@ -417,11 +438,11 @@ impl Engine {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        if let Err(e) = self.inner.committer.append(records).await {
+        if let Err(e) = self.commit(records).await {
             for (_, slot) in &mut locked {
                 self.rebuild(slot);
             }
-            return Err(e.into());
+            return Err(e);
         }
         let mut views = Vec::with_capacity(claimed.len());
         for (_, slot) in &locked {
@@ -465,6 +486,7 @@ impl Engine {
             loop {
                 // A failed pass (a store error) is retried on the next tick; the due
                 // entries stay in the index until they fire.
+                engine.heal_store().await;
                 let _ = engine.fire_due().await;
                 let now = engine.inner.clock.now_ms();
                 let next = lock(&engine.inner.index).next_due();
@@ -519,19 +541,14 @@ impl Engine {
     /// Applies `action` to a locked slot and commits it.
     async fn act_locked(&self, slot: &mut Slot, action: Action) -> Result<Vec<Event>, EngineError> {
         let at_ms = self.inner.clock.now_ms();
-        let events = slot.act(&action, at_ms)?;
+        let events = self.apply(slot, &action, at_ms)?;
         let entry = Entry {
             at_ms,
             action,
             events,
         };
         let committed = match self.record(slot, &entry) {
-            Ok(record) => self
-                .inner
-                .committer
-                .append(vec![record])
-                .await
-                .map_err(Into::into),
+            Ok(record) => self.commit(vec![record]).await,
             Err(e) => Err(e),
         };
         if let Err(e) = committed {
@@ -542,21 +559,113 @@ impl Engine {
         Ok(entry.events)
     }
 
+    /// Commits `records` through the group committer.
+    async fn commit(&self, records: Vec<Record>) -> Result<(), EngineError> {
+        let committed = self.inner.committer.append(records).await;
+        self.noted(committed.map_err(EngineError::from))
+    }
+
+    /// Passes on the outcome of a write, noting whether the store can write: a failure
+    /// of the store itself is logged once, with its cause, and reported by
+    /// [`Engine::store_failure`] until a write or [`Engine::heal_store`] succeeds.
+    fn noted<T>(&self, written: Result<T, EngineError>) -> Result<T, EngineError> {
+        let mut failure = lock(&self.inner.store_failure);
+        match &written {
+            Ok(_) if failure.is_some() => {
+                *failure = None;
+                tracing::info!("the store writes again");
+            }
+            Err(e) if failure.is_none() && store_failed(e) => {
+                let cause = describe(e);
+                tracing::error!(%cause, "the store cannot write; retrying until it can");
+                *failure = Some(cause);
+            }
+            _ => {}
+        }
+        drop(failure);
+        written
+    }
+
+    /// Why the store cannot write, while it cannot (a full disk, say): writes are
+    /// refused meanwhile, and the engine retries by itself ([`Engine::spawn_timers`]).
+    pub fn store_failure(&self) -> Option<String> {
+        lock(&self.inner.store_failure).clone()
+    }
+
+    /// Tries [`Store::recover`] if the store failed to write; the engine's timer loop
+    /// calls it on every tick.
+    pub async fn heal_store(&self) {
+        if lock(&self.inner.store_failure).is_none() {
+            return;
+        }
+        let healed = self.blocking(|store| store.recover()).await;
+        // A failed attempt is quiet: the failure was logged when it began.
+        if healed.is_ok() {
+            let _ = self.noted(healed);
+        }
+    }
+
     /// Encodes `entry` as the slot's next record, with a snapshot when one is due.
+    /// Refuses a record or snapshot that the store could not read back.
     fn record(&self, slot: &mut Slot, entry: &Entry) -> Result<Record, EngineError> {
         let mut record = entry.to_record(slot.id, slot.next_seq)?;
-        slot.next_seq += 1;
-        slot.since_snapshot += 1;
-        if slot.since_snapshot >= self.inner.config.snapshot_every || slot.case.state().is_final() {
+        if slot.since_snapshot + 1 >= self.inner.config.snapshot_every
+            || slot.case.state().is_final()
+        {
             let image = serde_json::to_vec(&slot.image()).map_err(|source| StoreError::Encode {
                 case: slot.id,
                 seq: record.seq,
                 source,
             })?;
             record.snapshot = Some(image);
-            slot.since_snapshot = 0;
         }
+        let depth = [Some(&record.payload), record.snapshot.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|bytes| crate::entry::nesting(bytes))
+            .max()
+            .unwrap_or(0);
+        if depth > STORED_NESTING_MAX {
+            return Err(EngineError::TooDeep {
+                case: slot.id,
+                seq: record.seq,
+                depth,
+                max: STORED_NESTING_MAX,
+            });
+        }
+        slot.next_seq += 1;
+        slot.since_snapshot = if record.snapshot.is_some() {
+            0
+        } else {
+            slot.since_snapshot + 1
+        };
         Ok(record)
+    }
+
+    /// [`Slot::act`], with a panic in the kernel or a library it calls caught: the slot
+    /// is put back to what the store holds and the panic becomes
+    /// [`EngineError::Internal`].
+    fn apply(
+        &self,
+        slot: &mut Slot,
+        action: &Action,
+        at_ms: u64,
+    ) -> Result<Vec<Event>, EngineError> {
+        // Unwind safety: on a panic the slot is discarded and rebuilt from the store;
+        // nothing else is touched inside the closure.
+        let applied =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| slot.act(action, at_ms)));
+        applied.unwrap_or_else(|panic| {
+            self.rebuild(slot);
+            Err(EngineError::Internal {
+                case: slot.id,
+                message: format!(
+                    "panic while applying {}: {}",
+                    action.name(),
+                    panic_message(panic.as_ref())
+                ),
+            })
+        })
     }
 
     /// After a failed commit: puts the slot back to what the store holds, which is the
@@ -565,14 +674,15 @@ impl Engine {
         let registry = read(&self.inner.registry);
         // If the store cannot be read either, the slot stays ahead of the store until the
         // next restart recovers from the store, which is the truth.
-        if let Ok(fresh) = self
-            .inner
-            .store
-            .read_latest(slot.id)
-            .map_err(EngineError::from)
-            .and_then(|log| recover(&registry, log))
-        {
-            *slot = fresh;
+        let Ok(log) = self.inner.store.read_latest(slot.id) else {
+            return;
+        };
+        match recover(&registry, log) {
+            Ok(fresh) => *slot = fresh,
+            Err(quarantine) => {
+                drop(registry);
+                self.quarantine(quarantine);
+            }
         }
     }
 
@@ -592,18 +702,49 @@ impl Engine {
             None => Err(EngineError::UnknownCase(case)),
             Some(Resident::Live(slot)) => Ok(Some(Arc::clone(slot))),
             Some(Resident::Ended(_)) => Ok(None),
+            Some(Resident::Quarantined(quarantine)) => {
+                Err(EngineError::Quarantined(Box::new(quarantine.clone())))
+            }
         }
     }
 
     /// The slot of `case`: the live one, or for an ended case one loaded from its final
-    /// snapshot (not kept).
+    /// snapshot (not kept). An ended case that no longer loads is quarantined.
     async fn slot(&self, case: CaseId) -> Result<SlotLock, EngineError> {
         if let Some(slot) = self.live_slot(case)? {
             return Ok(slot);
         }
         let log = self.blocking(move |store| store.read_latest(case)).await?;
-        let slot = recover(&read(&self.inner.registry), log)?;
-        Ok(Arc::new(tokio::sync::Mutex::new(slot)))
+        let recovered = recover(&read(&self.inner.registry), log);
+        match recovered {
+            Ok(slot) => Ok(Arc::new(tokio::sync::Mutex::new(slot))),
+            Err(quarantine) => Err(self.quarantine(quarantine)),
+        }
+    }
+
+    /// Sets case `quarantine.id` aside, and returns the error its callers get.
+    fn quarantine(&self, quarantine: Quarantine) -> EngineError {
+        let error = EngineError::Quarantined(Box::new(quarantine.clone()));
+        lock(&self.inner.index).set(quarantine.id, Vec::new());
+        write(&self.inner.cases).insert(quarantine.id, Resident::Quarantined(quarantine));
+        error
+    }
+
+    /// The cases set aside because their stored records cannot be loaded, by id.
+    pub fn quarantined(&self) -> Vec<Quarantine> {
+        read(&self.inner.cases)
+            .values()
+            .filter_map(|resident| match resident {
+                Resident::Quarantined(quarantine) => Some(quarantine.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The stored specification versions that no longer load (their cases are
+    /// quarantined).
+    pub fn broken_specs(&self) -> Vec<BrokenSpec> {
+        read(&self.inner.registry).broken()
     }
 
     // ---- queries -------------------------------------------------------------------
@@ -615,8 +756,8 @@ impl Engine {
         Ok(query::case_view(&slot))
     }
 
-    /// The cases `query` selects, one page.
-    pub async fn cases(&self, query: &CaseQuery) -> Result<Page<CaseView, CaseId>, EngineError> {
+    /// The cases `query` selects, one page: cases and quarantined ones, by id.
+    pub async fn cases(&self, query: &CaseQuery) -> Result<Page<Listed, CaseId>, EngineError> {
         if let Some(state) = query.state.as_deref()
             && !CASE_STATES.contains(&state)
         {
@@ -626,29 +767,45 @@ impl Engine {
             )));
         }
         let limit = self.page_limit(query.limit)?;
-        let after = query.after.map_or(0, |c| c.0 + 1);
+        let Some(first) = query.after.map_or(Some(0), |c| c.0.checked_add(1)) else {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        };
         // Ended cases are matched on their summary, and only loaded if they match.
-        let candidates: Vec<CaseId> = read(&self.inner.cases)
-            .range(CaseId(after)..)
-            .filter(|(_, resident)| match resident {
-                Resident::Live(_) => true,
-                Resident::Ended(summary) => query.matches_summary(&summary.spec_id, summary.state),
+        let candidates: Vec<(CaseId, Option<Quarantine>)> = read(&self.inner.cases)
+            .range(CaseId(first)..)
+            .filter_map(|(id, resident)| match resident {
+                Resident::Live(_) => Some((*id, None)),
+                Resident::Ended(summary) => query
+                    .matches_summary(&summary.spec_id, summary.state)
+                    .then_some((*id, None)),
+                Resident::Quarantined(quarantine) => query
+                    .matches_quarantine(quarantine)
+                    .then(|| (*id, Some(quarantine.clone()))),
             })
-            .map(|(id, _)| *id)
             .collect();
         let mut items = Vec::new();
-        for case in candidates {
-            let Ok(slot) = self.slot(case).await else {
-                continue;
-            };
-            let slot = slot.lock().await;
-            if query.matches(&slot) {
-                if items.len() == limit {
-                    let next = items.last().map(|v: &CaseView| v.id);
-                    return Ok(Page { items, next });
+        for (case, quarantined) in candidates {
+            let listed = match quarantined {
+                Some(quarantine) => Listed::Quarantined(quarantine),
+                None => {
+                    let Ok(slot) = self.slot(case).await else {
+                        continue;
+                    };
+                    let slot = slot.lock().await;
+                    if !query.matches(&slot) {
+                        continue;
+                    }
+                    Listed::Case(query::case_view(&slot))
                 }
-                items.push(query::case_view(&slot));
+            };
+            if items.len() == limit {
+                let next = items.last().map(Listed::id);
+                return Ok(Page { items, next });
             }
+            items.push(listed);
         }
         Ok(Page { items, next: None })
     }
@@ -667,7 +824,7 @@ impl Engine {
                 .range(first..)
                 .filter_map(|(_, resident)| match resident {
                     Resident::Live(slot) => Some(Arc::clone(slot)),
-                    Resident::Ended(_) => None,
+                    Resident::Ended(_) | Resident::Quarantined(_) => None,
                 })
                 .collect(),
         };
@@ -768,24 +925,119 @@ impl Engine {
     }
 }
 
+/// What [`check_store`] found in a store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StoreReport {
+    /// Specification versions stored.
+    pub specs: usize,
+    /// Cases stored.
+    pub cases: usize,
+    /// Records stored, over all cases.
+    pub records: usize,
+    /// The specification versions that no longer load.
+    pub broken_specs: Vec<BrokenSpec>,
+    /// The cases the engine would quarantine at start.
+    pub quarantined: Vec<Quarantine>,
+    /// Records that do not decode although their case recovers (they are before its
+    /// latest snapshot: only its history would fail): case, sequence number, reason.
+    pub unreadable_records: Vec<(CaseId, u64, String)>,
+}
+
+impl StoreReport {
+    /// Whether anything is wrong.
+    pub fn is_clean(&self) -> bool {
+        self.broken_specs.is_empty()
+            && self.quarantined.is_empty()
+            && self.unreadable_records.is_empty()
+    }
+}
+
+/// Checks everything `store` holds, as the engine would load it and more: every
+/// specification version loads, every case recovers, and every record of every case
+/// decodes. Reads only.
+pub fn check_store(store: &dyn Store) -> Result<StoreReport, EngineError> {
+    let (registry, cases) = load(store)?;
+    let mut report = StoreReport {
+        specs: store.specs()?.len(),
+        cases: cases.len(),
+        broken_specs: registry.broken(),
+        ..StoreReport::default()
+    };
+    for case in cases {
+        let id = match case {
+            Ok(slot) => slot.id,
+            Err(quarantine) => {
+                report.quarantined.push(quarantine);
+                continue;
+            }
+        };
+        let records = store.read_case(id)?;
+        report.records += records.len();
+        for record in &records {
+            if let Err(e) = Entry::from_record(record) {
+                report
+                    .unreadable_records
+                    .push((id, record.seq, describe(&e)));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// What `store` holds, loaded: the specification registry (with the versions that no
+/// longer load set aside) and every case, recovered or quarantined, in id order.
+fn load(store: &dyn Store) -> Result<(Registry, Vec<Result<Slot, Quarantine>>), EngineError> {
+    let mut registry = Registry::default();
+    for stored in store.specs()? {
+        registry.load(stored);
+    }
+    let mut cases = Vec::new();
+    store.for_each_latest(&mut |log| {
+        cases.push(recover(&registry, log));
+        true
+    })?;
+    Ok((registry, cases))
+}
+
 /// Rebuilds a case from its log: the latest snapshot, then every record after it
-/// re-applied and checked against its stored events.
-fn recover(registry: &Registry, log: CaseLog) -> Result<Slot, EngineError> {
+/// re-applied and checked against its stored events. A log that cannot be rebuilt,
+/// even by a panic in the kernel or a library, gives the case's quarantine.
+fn recover(registry: &Registry, log: CaseLog) -> Result<Slot, Quarantine> {
     let case = log.case;
-    let broken = |seq: u64, reason: String| EngineError::Recovery { case, seq, reason };
+    let mut at = Quarantine {
+        id: case,
+        spec: None,
+        seq: 0,
+        reason: String::new(),
+    };
+    let replayed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        replay(registry, log, &mut at)
+    }));
+    let reason = match replayed {
+        Ok(Ok(slot)) => return Ok(slot),
+        Ok(Err(reason)) => reason,
+        Err(panic) => format!("replay panicked: {}", panic_message(panic.as_ref())),
+    };
+    Err(Quarantine { reason, ..at })
+}
+
+/// [`recover`]'s work, noting in `at` the specification and the record it has reached.
+fn replay(registry: &Registry, log: CaseLog, at: &mut Quarantine) -> Result<Slot, String> {
     let mut records = log.records.into_iter();
     let mut slot = match log.snapshot {
         Some((seq, bytes)) => {
+            at.seq = seq;
             let image: SlotImage = serde_json::from_slice(&bytes)
-                .map_err(|e| broken(seq, format!("snapshot does not decode: {e}")))?;
-            let spec = registry.get(&image.spec.id, Some(image.spec.version))?;
-            Slot::from_image(case, seq, Arc::clone(&spec.compiled), image)
+                .map_err(|e| format!("snapshot does not decode: {e}"))?;
+            at.spec = Some(image.spec.clone());
+            let spec = registry
+                .get(&image.spec.id, Some(image.spec.version))
+                .map_err(|e| e.to_string())?;
+            Slot::from_image(log.case, seq, Arc::clone(&spec.compiled), image)
         }
         None => {
-            let Some(first) = records.next() else {
-                return Err(broken(0, "the case has no records".to_owned()));
-            };
-            let entry = Entry::from_record(&first)?;
+            let first = records.next().ok_or("the case has no records")?;
+            let entry = Entry::from_record(&first).map_err(|e| describe(&e))?;
             let Action::Launch {
                 spec,
                 data,
@@ -793,11 +1045,14 @@ fn recover(registry: &Registry, log: CaseLog) -> Result<Slot, EngineError> {
                 limits,
             } = &entry.action
             else {
-                return Err(broken(0, "the first record is not a launch".to_owned()));
+                return Err("the first record is not a launch".to_owned());
             };
-            let version = registry.get(&spec.id, Some(spec.version))?;
+            at.spec = Some(spec.clone());
+            let version = registry
+                .get(&spec.id, Some(spec.version))
+                .map_err(|e| e.to_string())?;
             let (mut slot, events) = Slot::launch(
-                case,
+                log.case,
                 spec.clone(),
                 Arc::clone(&version.compiled),
                 data.clone(),
@@ -805,9 +1060,9 @@ fn recover(registry: &Registry, log: CaseLog) -> Result<Slot, EngineError> {
                 *limits,
                 entry.at_ms,
             )
-            .map_err(|e| broken(0, format!("launch no longer succeeds: {e}")))?;
+            .map_err(|e| format!("launch no longer succeeds: {e}"))?;
             if events != entry.events {
-                return Err(broken(0, "launch gives different events".to_owned()));
+                return Err("launch gives different events".to_owned());
             }
             slot.next_seq = 1;
             slot.since_snapshot = 1;
@@ -815,20 +1070,51 @@ fn recover(registry: &Registry, log: CaseLog) -> Result<Slot, EngineError> {
         }
     };
     for record in records {
-        let entry = Entry::from_record(&record)?;
+        at.seq = record.seq;
+        let entry = Entry::from_record(&record).map_err(|e| describe(&e))?;
         let events = slot
             .act(&entry.action, entry.at_ms)
-            .map_err(|e| broken(record.seq, format!("action is refused on replay: {e}")))?;
+            .map_err(|e| format!("action is refused on replay: {e}"))?;
         if events != entry.events {
-            return Err(broken(
-                record.seq,
-                "replay gives different events".to_owned(),
-            ));
+            return Err("replay gives different events".to_owned());
         }
         slot.next_seq = record.seq + 1;
         slot.since_snapshot += 1;
     }
     Ok(slot)
+}
+
+/// An error with its causes, `: `-separated (a decode error's own message is in its
+/// source).
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Whether `error` is the store failing to write (as opposed to refusing a write).
+fn store_failed(error: &EngineError) -> bool {
+    let store = match error {
+        EngineError::Store(e) => e,
+        EngineError::Commit(CommitError::Store { source, .. }) => source.as_ref(),
+        EngineError::Commit(CommitError::Closed) => return true,
+        _ => return false,
+    };
+    matches!(store, StoreError::Database { .. } | StoreError::Open { .. })
+}
+
+/// What a caught panic said.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

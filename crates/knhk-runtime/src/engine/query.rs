@@ -4,6 +4,7 @@ use knhk_kernel::{CaseState, Event, NetInstanceId, TaskId, WorkItemId, WorkItemS
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::Quarantine;
 use super::index::ItemRef;
 use super::slot::{ItemInfo, Lease, Resourcing, Slot};
 use crate::entry::{Action, SpecRef};
@@ -24,6 +25,26 @@ pub struct CaseView {
     pub launched_at_ms: u64,
     /// When it last changed.
     pub updated_at_ms: u64,
+}
+
+/// One case of a listing: a case, or one whose stored records cannot be loaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Listed {
+    /// A case.
+    Case(CaseView),
+    /// A quarantined case.
+    Quarantined(Quarantine),
+}
+
+impl Listed {
+    /// The case's id.
+    pub fn id(&self) -> CaseId {
+        match self {
+            Listed::Case(view) => view.id,
+            Listed::Quarantined(quarantine) => quarantine.id,
+        }
+    }
 }
 
 /// A work item as queries show it.
@@ -105,19 +126,26 @@ pub struct Page<T, C> {
     pub next: Option<C>,
 }
 
-/// The state names a [`CaseQuery`] accepts.
-pub const CASE_STATES: [&str; 6] = [
+/// The state names a [`CaseQuery`] accepts: the kernel's, and `quarantined`.
+pub const CASE_STATES: [&str; 7] = [
     "running",
     "suspended",
     "completed",
     "cancelled",
     "deadlocked",
     "failed",
+    "quarantined",
 ];
 
 impl CaseQuery {
     pub(crate) fn matches(&self, slot: &Slot) -> bool {
         self.matches_summary(&slot.spec.id, slot.case.state().name())
+    }
+
+    pub(crate) fn matches_quarantine(&self, quarantine: &Quarantine) -> bool {
+        let spec_id = quarantine.spec.as_ref().map(|s| s.id.as_str());
+        self.state.as_deref().is_none_or(|s| s == "quarantined")
+            && self.spec_id.as_deref().is_none_or(|s| Some(s) == spec_id)
     }
 
     pub(crate) fn matches_summary(&self, spec_id: &str, state: &str) -> bool {
@@ -130,8 +158,12 @@ impl WorkItemQuery {
     /// The views of `slot`'s work items that match, after `after`.
     pub(crate) fn select(&self, slot: &Slot) -> Vec<WorkItemView> {
         let first = match self.after {
-            Some(after) if after.case == slot.id => after.work_item.0 + 1,
-            _ => 0,
+            Some(after) if after.case == slot.id => after.work_item.0.checked_add(1),
+            _ => Some(0),
+        };
+        // Nothing follows the largest id.
+        let Some(first) = first else {
+            return Vec::new();
         };
         slot.items
             .range(WorkItemId(first)..)

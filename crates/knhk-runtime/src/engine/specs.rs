@@ -29,22 +29,49 @@ pub struct SpecVersion {
     pub compiled: Arc<CompiledSpec>,
 }
 
-/// Every registered version, by id then version.
+/// A stored version that no longer reads or compiles (written by an older knhk, or
+/// under looser limits): its cases are quarantined, and the rest of the engine serves.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BrokenSpec {
+    /// Its id and version.
+    pub spec_ref: SpecRef,
+    /// Why it does not load.
+    pub reason: String,
+}
+
+/// Every registered version, by id then version, and the stored ones that do not load.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     versions: BTreeMap<String, Vec<Arc<SpecVersion>>>,
+    broken: BTreeMap<SpecRef, String>,
 }
 
 impl Registry {
     /// Compiles `spec` into the version it would be registered as; `None` if its text is
     /// already the latest version.
-    pub(crate) fn prepare(&self, spec: ValidSpec) -> Result<Prepared, EngineError> {
+    pub(crate) fn prepare(&self, spec: ValidSpec, caps: SpecCaps) -> Result<Prepared, EngineError> {
         let json = knhk_json::to_string(&spec);
         let latest = self.versions.get(&spec.id).and_then(|v| v.last());
         if let Some(latest) = latest.filter(|latest| latest.json == json) {
             return Ok(Prepared::Existing(Arc::clone(latest)));
         }
-        let version = latest.map_or(1, |latest| latest.spec_ref.version + 1);
+        // A broken version keeps its number: the store holds it.
+        let versions = self.version_count(&spec.id);
+        if versions == 0 && self.ids() >= caps.specs_max {
+            return Err(EngineError::SpecLimit {
+                id: spec.id.clone(),
+                limit: "specifications",
+                max: caps.specs_max,
+            });
+        }
+        if versions >= caps.versions_max {
+            return Err(EngineError::SpecLimit {
+                id: spec.id.clone(),
+                limit: "versions of one specification",
+                max: caps.versions_max,
+            });
+        }
+        let version = self.last_version(&spec.id) + 1;
         let compiled = Arc::new(CompiledSpec::compile(&spec, &CelEvaluator::default())?);
         Ok(Prepared::New(Arc::new(SpecVersion {
             spec_ref: SpecRef {
@@ -57,27 +84,74 @@ impl Registry {
         })))
     }
 
-    /// Loads a stored version.
-    pub(crate) fn load(&mut self, stored: StoredSpec) -> Result<(), EngineError> {
-        let broken = |reason: String| EngineError::StoredSpec {
-            id: stored.id.clone(),
+    /// Loads a stored version; one that no longer reads or compiles is kept aside as
+    /// broken, with its reason.
+    pub(crate) fn load(&mut self, stored: StoredSpec) {
+        let spec_ref = SpecRef {
+            id: stored.id,
             version: stored.version,
-            reason,
         };
-        let spec = knhk_json::parse(&stored.json).map_err(|e| broken(e.to_string()))?;
-        let compiled = CompiledSpec::compile(&spec, &CelEvaluator::default())
-            .map_err(|e| broken(e.to_string()))?;
-        let compiled = Arc::new(compiled);
-        self.insert(Arc::new(SpecVersion {
-            spec_ref: SpecRef {
-                id: stored.id,
-                version: stored.version,
-            },
-            spec: spec.into_inner(),
-            json: stored.json,
-            compiled,
-        }));
-        Ok(())
+        let loaded = knhk_json::parse(&stored.json)
+            .map_err(|e| e.to_string())
+            .and_then(|spec| {
+                let compiled = CompiledSpec::compile(&spec, &CelEvaluator::default())
+                    .map_err(|e| e.to_string())?;
+                Ok((spec, compiled))
+            });
+        match loaded {
+            Ok((spec, compiled)) => self.insert(Arc::new(SpecVersion {
+                spec_ref,
+                spec: spec.into_inner(),
+                json: stored.json,
+                compiled: Arc::new(compiled),
+            })),
+            Err(reason) => {
+                self.broken.insert(spec_ref, reason);
+            }
+        }
+    }
+
+    /// The stored versions that do not load.
+    pub(crate) fn broken(&self) -> Vec<BrokenSpec> {
+        self.broken
+            .iter()
+            .map(|(spec_ref, reason)| BrokenSpec {
+                spec_ref: spec_ref.clone(),
+                reason: reason.clone(),
+            })
+            .collect()
+    }
+
+    /// Versions stored under `id`, loaded or broken.
+    fn version_count(&self, id: &str) -> usize {
+        self.versions.get(id).map_or(0, Vec::len) + self.broken_of(id).count()
+    }
+
+    /// The highest version stored under `id` (0 if none).
+    fn last_version(&self, id: &str) -> u64 {
+        let loaded = self
+            .versions
+            .get(id)
+            .and_then(|v| v.last())
+            .map_or(0, |v| v.spec_ref.version);
+        let broken = self.broken_of(id).map(|r| r.version).max().unwrap_or(0);
+        loaded.max(broken)
+    }
+
+    fn broken_of<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a SpecRef> + 'a {
+        self.broken.keys().filter(move |r| r.id == id)
+    }
+
+    /// Distinct specification ids stored, loaded or broken.
+    fn ids(&self) -> usize {
+        let broken_only = self
+            .broken
+            .keys()
+            .filter(|r| !self.versions.contains_key(&r.id))
+            .map(|r| r.id.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        self.versions.len() + broken_only
     }
 
     /// Adds a version (the store has accepted it).
@@ -101,7 +175,22 @@ impl Registry {
             None => versions.and_then(|v| v.last()),
             Some(n) => versions.and_then(|v| v.iter().find(|s| s.spec_ref.version == n)),
         };
-        found.cloned().ok_or_else(|| EngineError::UnknownSpec {
+        if let Some(found) = found {
+            return Ok(Arc::clone(found));
+        }
+        if let Some(n) = version
+            && let Some((spec_ref, reason)) = self.broken.get_key_value(&SpecRef {
+                id: id.to_owned(),
+                version: n,
+            })
+        {
+            return Err(EngineError::StoredSpec {
+                id: spec_ref.id.clone(),
+                version: spec_ref.version,
+                reason: reason.clone(),
+            });
+        }
+        Err(EngineError::UnknownSpec {
             id: id.to_owned(),
             version,
         })
@@ -110,6 +199,24 @@ impl Registry {
     /// Every version, by id then version.
     pub(crate) fn all(&self) -> Vec<Arc<SpecVersion>> {
         self.versions.values().flatten().cloned().collect()
+    }
+}
+
+/// Caps on what registration may add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpecCaps {
+    /// Distinct specification ids.
+    pub specs_max: usize,
+    /// Versions of one specification id.
+    pub versions_max: usize,
+}
+
+impl Default for SpecCaps {
+    fn default() -> SpecCaps {
+        SpecCaps {
+            specs_max: 10_000,
+            versions_max: 1_000,
+        }
     }
 }
 

@@ -113,6 +113,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// specification as of one committed transaction) into a new redb database file at
     /// `dest`, while the store keeps serving. `dest` must not exist yet.
     fn backup(&self, dest: &std::path::Path) -> Result<(), StoreError>;
+
+    /// Proves that the store writes again after a failed write (a full disk, say):
+    /// reopens whatever must be reopened and commits a small durable write. The engine
+    /// calls it while its writes fail, until it succeeds.
+    fn recover(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Why a store operation failed. A failed operation changed nothing.
@@ -150,6 +157,19 @@ pub enum StoreError {
         expected: u64,
         /// The sequence number in the record.
         found: u64,
+    },
+    /// The database was not closed cleanly and needs the repair that opening it for
+    /// writing makes (the server does so at start).
+    #[error("store at {path} was not closed cleanly and needs repair (open it writable)")]
+    NeedsRepair {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The store was opened read-only; nothing was written.
+    #[error("store at {path} is open read-only")]
+    ReadOnly {
+        /// The database file.
+        path: PathBuf,
     },
     /// A backup's destination already exists; nothing was written.
     #[error("backup destination {path} already exists")]

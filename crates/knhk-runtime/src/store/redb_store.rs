@@ -13,11 +13,22 @@
 //!   record `seq`. Replaced in the same transaction as the record it follows.
 //! - `specs`: `(id, version) -> json`.
 //!
+//! - `health`: one row, rewritten by [`Store::recover`] to prove the store writes again
+//!   after a failure.
+//!
 //! Every write is one redb write transaction committed with `Durability::Immediate`
 //! (fsync before `commit` returns). redb has one writer at a time; the committer in
 //! [`crate::commit`] is the one writer of records.
+//!
+//! After an I/O error in a write (a full disk, say), redb answers every later operation
+//! with `PreviousIo` until the database is opened again. So a failed write marks the
+//! store, and the next write, or [`Store::recover`], closes and reopens the database
+//! (redb repairs it on opening; a failed transaction never became visible) before going
+//! on. The file is private to its owner (0600) whatever the umask.
 
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -29,32 +40,99 @@ const CASES: TableDefinition<u64, (u64, u64)> = TableDefinition::new("cases");
 const NO_LSN: u64 = u64::MAX;
 const SNAPSHOTS: TableDefinition<u64, (u64, &[u8])> = TableDefinition::new("snapshots");
 const SPECS: TableDefinition<(&str, u64), &str> = TableDefinition::new("specs");
+const HEALTH: TableDefinition<&str, u64> = TableDefinition::new("health");
 
 /// A [`Store`] in a single redb database file.
 #[derive(Debug)]
 pub struct RedbStore {
-    db: Database,
+    /// The open database; `None` only between closing it after a failure and opening it
+    /// again (if reopening failed, until the next attempt).
+    db: RwLock<Option<Handle>>,
     path: PathBuf,
+    /// A write failed: the database must be reopened before the next one.
+    failed: AtomicBool,
 }
 
 impl RedbStore {
-    /// Opens the database at `path`, creating the file and its tables if missing.
+    /// Opens the database at `path`, creating the file and its tables if missing. The
+    /// file is made private to its owner (mode 0600).
     pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let db = Database::create(&path).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            source: Box::new(e.into()),
-        })?;
-        let store = RedbStore { db, path };
+        let db = open_private(&path)?;
+        let store = RedbStore {
+            db: RwLock::new(Some(Handle::Writable(db))),
+            path,
+            failed: AtomicBool::new(false),
+        };
         // Create the tables once, so that readers never meet a missing table.
         store.write("open", None, |txn| {
             txn.open_table(LOG)?;
             txn.open_table(CASES)?;
             txn.open_table(SNAPSHOTS)?;
             txn.open_table(SPECS)?;
+            txn.open_table(HEALTH)?;
             Ok(())
         })?;
         Ok(store)
+    }
+
+    /// Opens an existing database without writing to it (for checks of a stopped data
+    /// directory): every write is refused. A database that was not closed cleanly
+    /// needs the repair that only a writable opening makes, and is refused with
+    /// [`StoreError::NeedsRepair`].
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let db = redb::Builder::new()
+            .open_read_only(&path)
+            .map_err(|e| match e {
+                redb::DatabaseError::RepairAborted => {
+                    StoreError::NeedsRepair { path: path.clone() }
+                }
+                e => StoreError::Open {
+                    path: path.clone(),
+                    source: Box::new(e.into()),
+                },
+            })?;
+        Ok(RedbStore {
+            db: RwLock::new(Some(Handle::ReadOnly(db))),
+            path,
+            failed: AtomicBool::new(false),
+        })
+    }
+
+    /// Closes the database and opens it again, which clears redb's latched I/O failure.
+    /// Only a writable database writes, hence fails this way.
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut db = self
+            .db
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The old handle must be gone before the file is opened again (redb locks it).
+        drop(db.take());
+        *db = Some(Handle::Writable(open_private(&self.path)?));
+        self.failed.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// Runs `body` on the open database (reopened first if a write failed before),
+    /// holding off any reopening until it returns.
+    fn with_database<T>(
+        &self,
+        op: &'static str,
+        case: Option<CaseId>,
+        body: impl FnOnce(&Handle) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.failed.load(Ordering::Acquire) {
+            self.reopen()?;
+        }
+        let guard = self
+            .db
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let db = guard
+            .as_ref()
+            .ok_or_else(|| self.err(op, case, redb::Error::DatabaseClosed))?;
+        body(db)
     }
 
     /// Creates a new database at `dest` holding `batch` (snapshots included) and `specs`,
@@ -101,21 +179,33 @@ impl RedbStore {
 
     /// Runs `body` in one write transaction and commits it durably. An error from `body`
     /// drops the transaction uncommitted, which aborts it.
+    /// A failure of redb itself (not a refusal of ours) marks the store for reopening.
     fn write<T>(
         &self,
         op: &'static str,
         case: Option<CaseId>,
         body: impl FnOnce(&redb::WriteTransaction) -> Result<T, WriteError>,
     ) -> Result<T, StoreError> {
-        let mut txn = self.db.begin_write().map_err(|e| self.err(op, case, e))?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| self.err(op, case, e))?;
-        let value = body(&txn).map_err(|e| match e {
-            WriteError::Store(e) => e,
-            WriteError::Redb(e) => self.err(op, case, e),
-        })?;
-        txn.commit().map_err(|e| self.err(op, case, e))?;
-        Ok(value)
+        let failed = |e: redb::Error| {
+            self.failed.store(true, Ordering::Release);
+            self.err(op, case, e)
+        };
+        self.with_database(op, case, |db| {
+            let Handle::Writable(db) = db else {
+                return Err(StoreError::ReadOnly {
+                    path: self.path.clone(),
+                });
+            };
+            let mut txn = db.begin_write().map_err(|e| failed(e.into()))?;
+            txn.set_durability(Durability::Immediate)
+                .map_err(|e| failed(e.into()))?;
+            let value = body(&txn).map_err(|e| match e {
+                WriteError::Store(e) => e,
+                WriteError::Redb(e) => failed(e),
+            })?;
+            txn.commit().map_err(|e| failed(e.into()))?;
+            Ok(value)
+        })
     }
 
     fn read_txn(
@@ -123,8 +213,46 @@ impl RedbStore {
         op: &'static str,
         case: Option<CaseId>,
     ) -> Result<redb::ReadTransaction, StoreError> {
-        self.db.begin_read().map_err(|e| self.err(op, case, e))
+        self.with_database(op, case, |db| {
+            db.begin_read().map_err(|e| self.err(op, case, e))
+        })
     }
+}
+
+/// An open database, writable or not.
+enum Handle {
+    Writable(Database),
+    ReadOnly(redb::ReadOnlyDatabase),
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Handle::Writable(_) => "Writable",
+            Handle::ReadOnly(_) => "ReadOnly",
+        })
+    }
+}
+
+impl Handle {
+    fn begin_read(&self) -> Result<redb::ReadTransaction, redb::TransactionError> {
+        match self {
+            Handle::Writable(db) => db.begin_read(),
+            Handle::ReadOnly(db) => db.begin_read(),
+        }
+    }
+}
+
+/// Opens (or creates) the database file at `path`, private to its owner.
+fn open_private(path: &Path) -> Result<Database, StoreError> {
+    let open_error = |e: redb::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    };
+    // Created empty with mode 0600 first, so the file is never readable by others, even
+    // for a moment; redb initializes an empty file as a new database.
+    crate::paths::create_private_file(path).map_err(|e| open_error(e.into()))?;
+    Database::create(path).map_err(|e| open_error(e.into()))
 }
 
 /// Errors inside a write transaction: ours pass through, redb's get the store's context.
@@ -314,6 +442,15 @@ impl Store for RedbStore {
             })
         })
         .collect()
+    }
+
+    fn recover(&self) -> Result<(), StoreError> {
+        self.write("recover", None, |txn| {
+            let mut health = txn.open_table(HEALTH)?;
+            let probes = health.get("probes")?.map_or(0, |g| g.value());
+            health.insert("probes", probes.wrapping_add(1))?;
+            Ok(())
+        })
     }
 
     fn backup(&self, dest: &Path) -> Result<(), StoreError> {

@@ -278,7 +278,10 @@ pub async fn all_cases(engine: &Engine) -> Vec<knhk_runtime::CaseView> {
     let mut query = CaseQuery::default();
     loop {
         let page = engine.cases(&query).await.expect("cases");
-        all.extend(page.items);
+        all.extend(page.items.into_iter().map(|listed| match listed {
+            knhk_runtime::Listed::Case(view) => view,
+            knhk_runtime::Listed::Quarantined(q) => panic!("{} is quarantined: {}", q.id, q.reason),
+        }));
         match page.next {
             Some(next) => query.after = Some(next),
             None => return all,

@@ -17,6 +17,7 @@ use std::rc::Rc;
 use knhk_kernel::{Bitset, Body, CompiledNet, Marking, OrJoinVerdict, PlaceIx, TaskIx};
 use knhk_model::{JoinCode, PartialJoinMode, SplitCode, Termination};
 
+use crate::Interrupt;
 use crate::finding::UnknownReason;
 
 /// The most optional branches an OR-split may have: every subset is a choice.
@@ -225,8 +226,9 @@ impl<'a> Explorer<'a> {
         }
     }
 
-    /// Explores breadth-first from the launch state, up to `states_max` states.
-    pub(super) fn explore(&self, states_max: usize) -> Space {
+    /// Explores breadth-first from the launch state, up to `states_max` states, or
+    /// until `interrupt` is raised.
+    pub(super) fn explore(&self, states_max: usize, interrupt: &Interrupt) -> Space {
         let mut space = Space {
             states: vec![self.launch()],
             parent: vec![None],
@@ -241,6 +243,10 @@ impl<'a> Explorer<'a> {
         let mut dense = vec![0u32; self.slots()];
         let mut at = 0;
         while at < space.states.len() {
+            if interrupt.is_raised() {
+                space.unknown = Some(UnknownReason::Interrupted);
+                break;
+            }
             let state = space.states[at].clone();
             let ending = self.ending(&state);
             let steps = if ending == Ending::No {

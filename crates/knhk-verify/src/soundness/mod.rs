@@ -36,6 +36,7 @@ use knhk_model::{Evaluator, ExprError, Expression, Scope, ValidSpec};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::Interrupt;
 use crate::finding::{Action, Element, Finding, Firing, NetState, Rule, Tokens, UnknownReason};
 use explore::{Ending, Explorer, Space, Step};
 
@@ -73,6 +74,7 @@ pub(crate) fn check(
     spec: &ValidSpec,
     states_max: usize,
     or_join_work_max: u64,
+    interrupt: &Interrupt,
 ) -> (Vec<NetSoundness>, Vec<Finding>) {
     let mut verdicts = Vec::new();
     let mut findings = Vec::new();
@@ -82,7 +84,7 @@ pub(crate) fn check(
         return (verdicts, findings);
     };
     for net in &compiled.nets {
-        let (verdict, mut found) = check_net(net, states_max, or_join_work_max);
+        let (verdict, mut found) = check_net(net, states_max, or_join_work_max, interrupt);
         verdicts.push(verdict);
         findings.append(&mut found);
     }
@@ -94,6 +96,7 @@ fn check_net(
     net: &CompiledNet,
     states_max: usize,
     or_join_work_max: u64,
+    interrupt: &Interrupt,
 ) -> (NetSoundness, Vec<Finding>) {
     let explorer = match Explorer::new(net, or_join_work_max) {
         Ok(explorer) => explorer,
@@ -114,7 +117,7 @@ fn check_net(
             return (verdict, vec![finding]);
         }
     };
-    let space = explorer.explore(states_max);
+    let space = explorer.explore(states_max, interrupt);
     let mut findings = Vec::new();
     let expanded = space.endings.len();
     if let Some(at) = (0..expanded).find(|i| space.stuck[*i]) {
