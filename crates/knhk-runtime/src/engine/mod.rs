@@ -31,8 +31,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
+use knhk_expr::CelEvaluator;
 use knhk_kernel::{CaseState, Command, Event, Limits, WorkItemId};
-use knhk_model::ValidSpec;
+use knhk_model::{Evaluator, ValidSpec};
 use serde_json::Value;
 
 use crate::clock::Clock;
@@ -164,12 +165,23 @@ impl Engine {
     /// Opens the engine on `store`, recovering every case in it. A case whose records
     /// cannot be loaded is quarantined with the reason (see [`Engine::quarantined`]) and
     /// the rest of the engine serves; only a store that cannot be read at all fails.
+    /// Expressions are CEL, under `knhk-expr`'s default limits.
     pub fn open(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Result<Engine, EngineError> {
-        let (registry, residents) = load(store.as_ref())?;
+        Engine::open_with(store, clock, config, Arc::new(CelEvaluator::default()))
+    }
+
+    /// [`Engine::open`] compiling every specification's expressions with `evaluator`.
+    pub fn open_with(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+        evaluator: Arc<dyn Evaluator>,
+    ) -> Result<Engine, EngineError> {
+        let (registry, residents) = load(store.as_ref(), evaluator)?;
         let mut index = Index::default();
         let mut cases = BTreeMap::new();
         for resident in residents {
@@ -956,7 +968,7 @@ impl StoreReport {
 /// specification version loads, every case recovers, and every record of every case
 /// decodes. Reads only.
 pub fn check_store(store: &dyn Store) -> Result<StoreReport, EngineError> {
-    let (registry, cases) = load(store)?;
+    let (registry, cases) = load(store, Arc::new(CelEvaluator::default()))?;
     let mut report = StoreReport {
         specs: store.specs()?.len(),
         cases: cases.len(),
@@ -986,8 +998,11 @@ pub fn check_store(store: &dyn Store) -> Result<StoreReport, EngineError> {
 
 /// What `store` holds, loaded: the specification registry (with the versions that no
 /// longer load set aside) and every case, recovered or quarantined, in id order.
-fn load(store: &dyn Store) -> Result<(Registry, Vec<Result<Slot, Quarantine>>), EngineError> {
-    let mut registry = Registry::default();
+fn load(
+    store: &dyn Store,
+    evaluator: Arc<dyn Evaluator>,
+) -> Result<(Registry, Vec<Result<Slot, Quarantine>>), EngineError> {
+    let mut registry = Registry::new(evaluator);
     for stored in store.specs()? {
         registry.load(stored);
     }

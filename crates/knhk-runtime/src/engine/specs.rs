@@ -8,9 +8,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use knhk_expr::CelEvaluator;
 use knhk_kernel::CompiledSpec;
-use knhk_model::{Specification, ValidSpec};
+use knhk_model::{Evaluator, Specification, ValidSpec};
 
 use super::EngineError;
 use crate::entry::SpecRef;
@@ -40,13 +39,32 @@ pub struct BrokenSpec {
 }
 
 /// Every registered version, by id then version, and the stored ones that do not load.
-#[derive(Debug, Default)]
 pub(crate) struct Registry {
     versions: BTreeMap<String, Vec<Arc<SpecVersion>>>,
     broken: BTreeMap<SpecRef, String>,
+    /// What compiles every version's expressions.
+    evaluator: Arc<dyn Evaluator>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("versions", &self.versions)
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Registry {
+    /// An empty registry compiling expressions with `evaluator`.
+    pub(crate) fn new(evaluator: Arc<dyn Evaluator>) -> Registry {
+        Registry {
+            versions: BTreeMap::new(),
+            broken: BTreeMap::new(),
+            evaluator,
+        }
+    }
+
     /// Compiles `spec` into the version it would be registered as; `None` if its text is
     /// already the latest version.
     pub(crate) fn prepare(&self, spec: ValidSpec, caps: SpecCaps) -> Result<Prepared, EngineError> {
@@ -72,7 +90,7 @@ impl Registry {
             });
         }
         let version = self.last_version(&spec.id) + 1;
-        let compiled = Arc::new(CompiledSpec::compile(&spec, &CelEvaluator::default())?);
+        let compiled = Arc::new(CompiledSpec::compile(&spec, self.evaluator.as_ref())?);
         Ok(Prepared::New(Arc::new(SpecVersion {
             spec_ref: SpecRef {
                 id: spec.id.clone(),
@@ -94,7 +112,7 @@ impl Registry {
         let loaded = knhk_json::parse(&stored.json)
             .map_err(|e| e.to_string())
             .and_then(|spec| {
-                let compiled = CompiledSpec::compile(&spec, &CelEvaluator::default())
+                let compiled = CompiledSpec::compile(&spec, self.evaluator.as_ref())
                     .map_err(|e| e.to_string())?;
                 Ok((spec, compiled))
             });

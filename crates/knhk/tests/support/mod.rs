@@ -1,0 +1,195 @@
+//! What the end-to-end tests share: the real `knhk` binary serving on a free port with
+//! a temporary data directory, and a real HTTP client (ureq) to call it.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+pub const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+
+/// A running `knhk` serving on a free port.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    /// Where its stderr goes.
+    pub log: std::path::PathBuf,
+}
+
+/// The file a server on data directory `dir` writes its stderr to: beside `dir`.
+fn log_path(dir: &Path) -> std::path::PathBuf {
+    let name = dir
+        .file_name()
+        .map_or("data".into(), |n| n.to_string_lossy().into_owned());
+    dir.with_file_name(format!("{name}.stderr.log"))
+}
+
+impl Server {
+    /// Starts the binary on `dir` and a free port with extra environment `env`, and
+    /// waits until ready.
+    pub fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Server::spawn(dir, &format!("127.0.0.1:{port}"), env)
+    }
+
+    /// Starts the binary on `dir` listening on `address`.
+    pub fn start_on(dir: &Path, address: &str) -> Server {
+        Server::spawn(dir, address, &[])
+    }
+
+    /// Starts the binary on `dir` listening on `address` with extra environment `env`,
+    /// and waits until ready. Its stderr goes to [`Server::log`].
+    pub fn spawn(dir: &Path, address: &str, env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_knhk"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("KNHK_LISTEN", address)
+            .env("KNHK_STATE_STORE_PATH", dir);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Server::spawn_command(command, dir, address)
+    }
+
+    /// Runs `command` (a `knhk` serving `dir` on `address`, perhaps wrapped) and waits
+    /// until ready.
+    pub fn spawn_command(mut command: Command, dir: &Path, address: &str) -> Server {
+        let log = log_path(dir);
+        let stderr = std::fs::File::create(&log).unwrap();
+        command.stdout(Stdio::null()).stderr(stderr);
+        let server = Server {
+            child: command.spawn().unwrap(),
+            url: format!("http://{address}"),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while server.get("/ready").0 != 200 {
+            assert!(Instant::now() < deadline, "the server never got ready");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    pub fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into()
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `(status, JSON body)`; status 0 if the server cannot be reached.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        self.call_with(&[], method, path, content_type, body)
+    }
+
+    /// [`Server::call`] with extra request headers.
+    pub fn call_with(
+        &self,
+        headers: &[(&str, &str)],
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url))
+            .header("Content-Type", content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(body).unwrap();
+        match Server::agent().run(request) {
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                let text = response.body_mut().read_to_string().unwrap();
+                (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+            }
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, "application/json", Vec::new())
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(
+            "POST",
+            path,
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+    }
+
+    /// Stops the server with SIGTERM and returns its exit code.
+    pub fn stop(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "the server did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn read(path: impl AsRef<Path>) -> Vec<u8> {
+    std::fs::read(path.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()))
+}
+
+pub fn register_json(server: &Server, path: impl AsRef<Path>) -> String {
+    let spec: Value = serde_json::from_slice(&read(path)).unwrap();
+    let (status, body) = server.post("/workflows", json!({"spec": spec}));
+    assert_eq!(status, 201, "{body}");
+    body["spec_id"].as_str().unwrap().to_owned()
+}
+
+/// The live work items of a case.
+pub fn live_items(server: &Server, case: &str) -> Vec<Value> {
+    let (status, body) = server.get(&format!("/work-items?case_id={case}"));
+    assert_eq!(status, 200, "{body}");
+    body["work_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| !i["data"].is_null())
+        .cloned()
+        .collect()
+}
