@@ -1,5 +1,6 @@
 //! Reading request bodies under the configured limits: size (413), content type (415),
-//! JSON syntax with its path, line and column (400), nesting depth (422).
+//! JSON syntax with its path, line and column (400), nesting depth (422), and the
+//! time the body may take to arrive (408, the timer itself is in `serve/service.rs`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -8,10 +9,18 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::serve::BodyTimeout;
 
-/// The body's bytes, or 413 when it is over the limit.
+/// The body's bytes, or 413 when it is over the limit, or 408 when it came too late.
 pub(crate) fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
+        if let Some(timeout) = body_timeout(&rejection) {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                timeout.to_string(),
+            );
+        }
         let status = rejection.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(status, "body_too_large", rejection.body_text())
@@ -19,6 +28,23 @@ pub(crate) fn bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiErr
             ApiError::new(status, "invalid_body", rejection.body_text())
         }
     })
+}
+
+/// The [`BodyTimeout`] behind a rejection, if that is why the body could not be read:
+/// axum wraps the body's error in its own errors (how deep depends on the layers), so
+/// the chain of sources is searched.
+fn body_timeout(rejection: &BytesRejection) -> Option<&BodyTimeout> {
+    // Bounded, as every loop over input is; axum nests three or four levels.
+    const DEPTH_MAX: usize = 16;
+    let mut error: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    for _ in 0..DEPTH_MAX {
+        let current = error?;
+        if let Some(timeout) = current.downcast_ref::<BodyTimeout>() {
+            return Some(timeout);
+        }
+        error = current.source();
+    }
+    None
 }
 
 /// The request's content type, if it sent one.

@@ -9,6 +9,11 @@
 //! The router can serve before the engine is ready: [`AppState::set_engine`] hands it
 //! over once recovery is done; until then `GET /ready` and every engine route answer
 //! 503 `not_ready`.
+//!
+//! [`serve()`] runs the router on a TCP listener with knhk's own accept loop over hyper:
+//! header, body and idle timeouts and a connection limit ([`HttpLimits`]), so that no
+//! client can hold connections open for ever (`serve/mod.rs` explains when each bound
+//! runs).
 
 pub mod auth;
 mod body;
@@ -16,6 +21,7 @@ mod cases;
 mod error;
 mod ids;
 mod openapi;
+mod serve;
 mod system;
 mod work_items;
 mod workflows;
@@ -31,6 +37,7 @@ use knhk_runtime::Engine;
 pub use auth::{Principal, Role, Tokens};
 pub use error::ApiError;
 pub use openapi::openapi;
+pub use serve::{HttpLimits, serve};
 
 /// Limits and policies of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

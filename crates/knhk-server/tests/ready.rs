@@ -29,7 +29,13 @@ fn not_ready_until_the_engine_is_handed_over() {
         .unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let app = knhk_server::router(state.clone());
-    runtime.spawn(async move { axum::serve(listener, app).await });
+    let limits = knhk_server::HttpLimits::default();
+    runtime.spawn(knhk_server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
 
     let (status, body) = get(&format!("{url}/health"));
     assert_eq!((status, &body["ready"]), (200, &Value::Bool(false)));

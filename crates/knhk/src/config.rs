@@ -64,6 +64,8 @@ pub(crate) struct Config {
     pub(crate) url: String,
     /// Bounds on what a request may ask for.
     pub(crate) limits: Limits,
+    /// Bounds on HTTP connections: timeouts and how many at once.
+    pub(crate) http: Http,
     /// `POST /workflows` refuses specifications that are not sound.
     pub(crate) reject_unsound: bool,
     /// The API tokens file: when set, every route but `/health` and `/ready` needs a
@@ -213,6 +215,32 @@ impl Default for Limits {
     }
 }
 
+/// Bounds on HTTP connections (the `[http]` table), each a positive integer: how long a
+/// client may take over a request head, a request body and the wait between requests,
+/// and how many connections are served at once (`knhk_server::HttpLimits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Http {
+    /// The time to send a complete request head, in milliseconds.
+    pub(crate) header_read_timeout_ms: usize,
+    /// The time to send a whole request body, in milliseconds.
+    pub(crate) body_timeout_ms: usize,
+    /// How long a keep-alive connection may wait for its next request, in milliseconds.
+    pub(crate) idle_timeout_ms: usize,
+    /// The most connections served at once.
+    pub(crate) connections_max: usize,
+}
+
+impl Default for Http {
+    fn default() -> Http {
+        Http {
+            header_read_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
+            connections_max: 1024,
+        }
+    }
+}
+
 /// Where the KMS keys live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KmsProvider {
@@ -323,6 +351,16 @@ impl Key {
         Key::new("limits.spec_versions_max", "KNHK_SPEC_VERSIONS_MAX");
     pub(crate) const LEASE_MAX_MS: Key = Key::new("limits.lease_max_ms", "KNHK_LEASE_MAX_MS");
     pub(crate) const API_TOKENS_FILE: Key = Key::new("api_tokens_file", "KNHK_API_TOKENS_FILE");
+    pub(crate) const HTTP_HEADER_READ_TIMEOUT_MS: Key = Key::new(
+        "http.header_read_timeout_ms",
+        "KNHK_HTTP_HEADER_READ_TIMEOUT_MS",
+    );
+    pub(crate) const HTTP_BODY_TIMEOUT_MS: Key =
+        Key::new("http.body_timeout_ms", "KNHK_HTTP_BODY_TIMEOUT_MS");
+    pub(crate) const HTTP_IDLE_TIMEOUT_MS: Key =
+        Key::new("http.idle_timeout_ms", "KNHK_HTTP_IDLE_TIMEOUT_MS");
+    pub(crate) const HTTP_CONNECTIONS_MAX: Key =
+        Key::new("http.connections_max", "KNHK_HTTP_CONNECTIONS_MAX");
     pub(crate) const REJECT_UNSOUND: Key = Key::new("reject_unsound", "KNHK_REJECT_UNSOUND");
     pub(crate) const FORTUNE5_ENABLED: Key = Key::new("fortune5.enabled", "KNHK_FORTUNE5_ENABLED");
     pub(crate) const SPIFFE_ENABLED: Key =
@@ -601,6 +639,22 @@ impl Resolved {
                 Json::from(c.limits.spec_versions_max),
             ),
             (Key::LEASE_MAX_MS, Json::from(c.limits.lease_max_ms)),
+            (
+                Key::HTTP_HEADER_READ_TIMEOUT_MS,
+                Json::from(c.http.header_read_timeout_ms),
+            ),
+            (
+                Key::HTTP_BODY_TIMEOUT_MS,
+                Json::from(c.http.body_timeout_ms),
+            ),
+            (
+                Key::HTTP_IDLE_TIMEOUT_MS,
+                Json::from(c.http.idle_timeout_ms),
+            ),
+            (
+                Key::HTTP_CONNECTIONS_MAX,
+                Json::from(c.http.connections_max),
+            ),
             (Key::REJECT_UNSOUND, Json::from(c.reject_unsound)),
             (
                 Key::API_TOKENS_FILE,
@@ -743,6 +797,29 @@ pub(crate) fn resolve(
         ),
         lease_max_ms: b.setting(Key::LEASE_MAX_MS, defaults.lease_max_ms, parse_count),
     };
+    let defaults = Http::default();
+    let http = Http {
+        header_read_timeout_ms: b.setting(
+            Key::HTTP_HEADER_READ_TIMEOUT_MS,
+            defaults.header_read_timeout_ms,
+            parse_count,
+        ),
+        body_timeout_ms: b.setting(
+            Key::HTTP_BODY_TIMEOUT_MS,
+            defaults.body_timeout_ms,
+            parse_count,
+        ),
+        idle_timeout_ms: b.setting(
+            Key::HTTP_IDLE_TIMEOUT_MS,
+            defaults.idle_timeout_ms,
+            parse_count,
+        ),
+        connections_max: b.setting(
+            Key::HTTP_CONNECTIONS_MAX,
+            defaults.connections_max,
+            parse_count,
+        ),
+    };
     let reject_unsound = b.setting(Key::REJECT_UNSOUND, false, parse_bool);
     let api_tokens_file = b.setting(Key::API_TOKENS_FILE, None, |raw| parse_path(raw).map(Some));
     let fortune5 = Fortune5 {
@@ -786,6 +863,7 @@ pub(crate) fn resolve(
             database_url,
             url,
             limits,
+            http,
             reject_unsound,
             api_tokens_file,
             fortune5,
@@ -1564,6 +1642,15 @@ mod tests {
                 lease_max_ms: 86_400_000,
             }
         );
+        assert_eq!(
+            c.http,
+            Http {
+                header_read_timeout_ms: 10_000,
+                body_timeout_ms: 30_000,
+                idle_timeout_ms: 60_000,
+                connections_max: 1024,
+            }
+        );
         assert!(!c.reject_unsound);
         assert_eq!(
             c.fortune5,
@@ -1588,7 +1675,7 @@ mod tests {
         for row in r.rows() {
             assert_eq!(row.source, "default", "{}", row.key);
         }
-        assert_eq!(r.rows().len(), 31);
+        assert_eq!(r.rows().len(), 35);
     }
 
     #[test]
@@ -1614,6 +1701,12 @@ mod tests {
             specs_max = 7
             spec_versions_max = 8
             lease_max_ms = 9000
+
+            [http]
+            header_read_timeout_ms = 1000
+            body_timeout_ms = 2000
+            idle_timeout_ms = 3000
+            connections_max = 16
 
             [fortune5]
             enabled = true
@@ -1653,6 +1746,15 @@ mod tests {
                 specs_max: 7,
                 spec_versions_max: 8,
                 lease_max_ms: 9000,
+            }
+        );
+        assert_eq!(
+            c.http,
+            Http {
+                header_read_timeout_ms: 1000,
+                body_timeout_ms: 2000,
+                idle_timeout_ms: 3000,
+                connections_max: 16,
             }
         );
         let f = &c.fortune5;
@@ -1697,6 +1799,10 @@ mod tests {
             ("KNHK_SPEC_ELEMENTS_MAX", "20"),
             ("KNHK_DATA_DEPTH_MAX", "8"),
             ("KNHK_PAGE_MAX", "100"),
+            ("KNHK_HTTP_HEADER_READ_TIMEOUT_MS", "500"),
+            ("KNHK_HTTP_BODY_TIMEOUT_MS", " 600 "),
+            ("KNHK_HTTP_IDLE_TIMEOUT_MS", "700"),
+            ("KNHK_HTTP_CONNECTIONS_MAX", "8"),
             ("KNHK_REJECT_UNSOUND", "yes"),
             ("KNHK_FORTUNE5_ENABLED", "1"),
             ("KNHK_SPIFFE_ENABLED", "TRUE"),
@@ -1721,6 +1827,15 @@ mod tests {
             PathBuf::from("/var/lib/knhk/db/engine")
         );
         assert_eq!(c.limits.page_max, 100);
+        assert_eq!(
+            c.http,
+            Http {
+                header_read_timeout_ms: 500,
+                body_timeout_ms: 600,
+                idle_timeout_ms: 700,
+                connections_max: 8,
+            }
+        );
         assert!(c.reject_unsound);
         assert_eq!(c.fortune5.kms_provider, KmsProvider::Aws);
         assert_eq!(c.fortune5.regions, ["us-east-1", "us-west-2"]);
@@ -1822,7 +1937,7 @@ mod tests {
             found,
             [
                 "knhk.toml: unknown key `extra` (known here: listen, log_level, \
-                 state_store_path, workflow_db_path, database_url, url, limits, \
+                 state_store_path, workflow_db_path, database_url, url, limits, http, \
                  reject_unsound, api_tokens_file, fortune5, otel_endpoint, \
                  otel_service_name)",
                 "knhk.toml: unknown key `fortune5.spiffe` (known here: enabled, \
@@ -1833,10 +1948,67 @@ mod tests {
                  spec_elements_max, data_depth_max, page_max, registrations_max, \
                  verify_time_max_ms, specs_max, spec_versions_max, lease_max_ms)",
                 "knhk.toml: unknown key `lisen` (known here: listen, log_level, \
-                 state_store_path, workflow_db_path, database_url, url, limits, \
+                 state_store_path, workflow_db_path, database_url, url, limits, http, \
                  reject_unsound, api_tokens_file, fortune5, otel_endpoint, \
                  otel_service_name)",
             ]
+        );
+    }
+
+    #[test]
+    fn http_settings_are_positive_integers() {
+        let text = "[http]\nheader_read_timeout_ms = 0\nbody_timeout_ms = \"30s\"\n\
+                    idle_timeout_ms = -5\nconnections_max = 1.5\nidle = 1";
+        let found = problems(
+            Some(text),
+            &[
+                ("KNHK_HTTP_HEADER_READ_TIMEOUT_MS", "10s"),
+                ("KNHK_HTTP_BODY_TIMEOUT_MS", "0"),
+                ("KNHK_HTTP_IDLE_TIMEOUT_MS", ""),
+                ("KNHK_HTTP_CONNECTIONS_MAX", "-1"),
+            ],
+            &Overrides::default(),
+        );
+        assert_eq!(
+            found,
+            [
+                "knhk.toml: http.header_read_timeout_ms: `0` is not a positive integer",
+                "KNHK_HTTP_HEADER_READ_TIMEOUT_MS: `10s` is not a positive integer",
+                "knhk.toml: http.body_timeout_ms: expected an integer, found string `\"30s\"`",
+                "KNHK_HTTP_BODY_TIMEOUT_MS: `0` is not a positive integer",
+                "knhk.toml: http.idle_timeout_ms: `-5` is not a positive integer",
+                "KNHK_HTTP_IDLE_TIMEOUT_MS is set but empty",
+                "knhk.toml: http.connections_max: expected an integer, found float `1.5`",
+                "KNHK_HTTP_CONNECTIONS_MAX: `-1` is not a positive integer",
+                "knhk.toml: unknown key `http.idle` (known here: header_read_timeout_ms, \
+                 body_timeout_ms, idle_timeout_ms, connections_max)",
+            ]
+        );
+        // The environment beats the file, and `config show` names both the value and
+        // where it came from.
+        let r = ok(
+            Some("[http]\nidle_timeout_ms = 5000\nconnections_max = 2"),
+            &[("KNHK_HTTP_CONNECTIONS_MAX", "3")],
+            &Overrides::default(),
+        );
+        assert_eq!(r.config.http.idle_timeout_ms, 5000);
+        assert_eq!(r.config.http.connections_max, 3);
+        let json = r.show_json();
+        assert_eq!(
+            json["http.idle_timeout_ms"],
+            json!({"value": 5000, "source": "file knhk.toml"})
+        );
+        assert_eq!(
+            json["http.connections_max"],
+            json!({"value": 3, "source": "env KNHK_HTTP_CONNECTIONS_MAX"})
+        );
+        assert_eq!(
+            json["http.header_read_timeout_ms"],
+            json!({"value": 10000, "source": "default"})
+        );
+        assert_eq!(
+            json["http.body_timeout_ms"],
+            json!({"value": 30000, "source": "default"})
         );
     }
 
@@ -2592,7 +2764,7 @@ mod tests {
         );
         let text = r.show_text();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 31);
+        assert_eq!(lines.len(), 35);
         let line = |key: &str| {
             *lines
                 .iter()
@@ -2632,7 +2804,7 @@ mod tests {
         );
         let json = r.show_json();
         let object = json.as_object().unwrap();
-        assert_eq!(object.len(), 31);
+        assert_eq!(object.len(), 35);
         for (key, entry) in object {
             let entry = entry.as_object().unwrap();
             assert_eq!(entry.len(), 2, "{key}");

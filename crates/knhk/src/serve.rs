@@ -2,9 +2,11 @@
 //!
 //! Start-up: bind the listening socket first, so that `/health` answers and `/ready`
 //! says 503 while the store opens and recovery runs on a blocking thread; then hand the
-//! engine to the router and start the timer loop. Shutdown (SIGTERM or SIGINT): stop
-//! accepting, let requests in flight finish (at most [`DRAIN_TIMEOUT`]), then drop the
-//! engine, whose committer commits what is queued before its thread ends.
+//! engine to the router and start the timer loop. Connections are served by
+//! `knhk_server::serve`, under the `[http]` timeouts and connection limit. Shutdown
+//! (SIGTERM or SIGINT): stop accepting, close idle connections, let requests in flight
+//! finish (at most [`DRAIN_TIMEOUT`], then the rest are cut), then drop the engine,
+//! whose committer commits what is queued before its thread ends.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,7 +16,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use knhk_runtime::{Engine, EngineConfig, SpecCaps, StoragePaths, SystemClock};
-use knhk_server::{ApiConfig, AppState, Tokens};
+use knhk_server::{ApiConfig, AppState, HttpLimits, Tokens};
 
 /// How long requests in flight may take to finish after a stop signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,6 +36,8 @@ pub(crate) struct ServeOptions {
     pub(crate) engine: EngineConfig,
     /// The API tokens file, if the API is not open.
     pub(crate) tokens_file: Option<PathBuf>,
+    /// The connections' timeouts and limit.
+    pub(crate) http: HttpLimits,
     /// Whether to print the start and stop lines (level `info` or more verbose).
     pub(crate) verbose: bool,
     /// The least severe level logged.
@@ -43,7 +47,6 @@ pub(crate) struct ServeOptions {
 impl From<&crate::config::Config> for ServeOptions {
     fn from(config: &crate::config::Config) -> ServeOptions {
         let limits = &config.limits;
-        let ms = |n: usize| Duration::from_millis(u64::try_from(n).unwrap_or(u64::MAX));
         let engine = EngineConfig {
             page_max: limits.page_max,
             spec_caps: SpecCaps {
@@ -59,7 +62,7 @@ impl From<&crate::config::Config> for ServeOptions {
             storage: config.storage.clone(),
             api: ApiConfig {
                 registrations_max: limits.registrations_max,
-                verify_time_max: ms(limits.verify_time_max_ms),
+                verify_time_max: millis(limits.verify_time_max_ms),
                 body_max_bytes: limits.body_max_bytes,
                 spec_elements_max: limits.spec_elements_max,
                 data_depth_max: limits.data_depth_max,
@@ -67,6 +70,12 @@ impl From<&crate::config::Config> for ServeOptions {
             },
             engine,
             tokens_file: config.api_tokens_file.clone(),
+            http: HttpLimits {
+                header_read_timeout: millis(config.http.header_read_timeout_ms),
+                body_timeout: millis(config.http.body_timeout_ms),
+                idle_timeout: millis(config.http.idle_timeout_ms),
+                connections_max: config.http.connections_max,
+            },
             verbose: config.log_level <= crate::config::LogLevel::Info,
             log_level: config.log_level,
         }
@@ -98,6 +107,11 @@ fn app_state(options: &ServeOptions) -> anyhow::Result<AppState> {
         )
     })?;
     Ok(state.with_tokens(tokens))
+}
+
+/// `ms` milliseconds (a count beyond `u64` is "never", and the server caps it anyway).
+fn millis(ms: usize) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
 }
 
 /// Serves until SIGTERM or SIGINT; exit code 0 after a graceful stop.
@@ -153,13 +167,13 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     });
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app).with_graceful_shutdown({
+    let stopped = {
         let mut stop = stop_rx.clone();
         async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
         }
-    });
-    let server = tokio::spawn(async move { server.await });
+    };
+    let mut server = tokio::spawn(knhk_server::serve(listener, app, options.http, stopped));
 
     // Open the engine while already answering /health and /ready (503).
     let engine = tokio::select! {
@@ -178,12 +192,17 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     stop_signal().await?;
     info("knhk stopping: finishing requests in flight");
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
-        Ok(served) => served.context("the server task failed")??,
-        Err(_) => eprintln!(
-            "knhk: requests still in flight after {} s; stopping anyway",
-            DRAIN_TIMEOUT.as_secs()
-        ),
+    match tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await {
+        Ok(served) => served.context("the server task failed")?,
+        Err(_) => {
+            eprintln!(
+                "knhk: requests still in flight after {} s; stopping anyway",
+                DRAIN_TIMEOUT.as_secs()
+            );
+            // Aborting the accept loop aborts every connection it serves.
+            server.abort();
+            let _ = server.await;
+        }
     }
     timers.abort();
     // The router (with its engine) is gone with the server task; the engine's last

@@ -1,19 +1,106 @@
 //! End to end: the real `knhk` binary serving on a free port with a temporary data
 //! directory, driven by a real HTTP client (ureq) and by the CLI: every format
 //! registered, pattern cases run to completion through the API, every documented error
-//! with its status and code, hostile input, concurrent completes, and a restart that
-//! finds everything back.
+//! with its status and code, hostile input, hostile connections (slow heads and bodies,
+//! a flood of them under a small file-descriptor limit), concurrent completes, and a
+//! restart that finds everything back.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 mod support;
 
-use support::{EXAMPLES, SHARED, Server, live_items, read, register_json};
+use support::{EXAMPLES, PATIENCE, SHARED, Server, live_items, read, register_json};
+
+/// Sends `bytes` on a new connection to `address`, then reads until the server closes
+/// it; panics if it is still open after `PATIENCE`.
+fn until_closed(address: &str, bytes: &[u8]) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.write_all(bytes).unwrap();
+    read_until_closed(&mut stream)
+}
+
+fn read_until_closed(stream: &mut TcpStream) -> String {
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut received = Vec::new();
+    match stream.read_to_end(&mut received) {
+        Ok(_) => String::from_utf8_lossy(&received).into_owned(),
+        Err(e) => panic!(
+            "not closed ({e}) after {:?}",
+            String::from_utf8_lossy(&received)
+        ),
+    }
+}
+
+/// Connections that send part of a request head and a byte more now and then, as a
+/// slowloris attack does, opening a new one whenever the server closes one.
+struct Slowloris {
+    stop: Arc<AtomicBool>,
+    reopened: Arc<AtomicUsize>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Slowloris {
+    const HEAD: &[u8] = b"GET /health HTTP/1.1\r\nHost: knhk\r\n";
+
+    fn start(address: &str, connections: usize) -> Slowloris {
+        let open = |address: &str| {
+            let mut stream = TcpStream::connect(address).ok()?;
+            stream.write_all(Slowloris::HEAD).ok()?;
+            stream.set_nonblocking(true).ok()?;
+            Some(stream)
+        };
+        let mut streams: Vec<Option<TcpStream>> = (0..connections).map(|_| open(address)).collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let reopened = Arc::new(AtomicUsize::new(0));
+        let thread = {
+            let (stop, reopened, address) = (stop.clone(), reopened.clone(), address.to_owned());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    for slot in &mut streams {
+                        let alive = slot.as_mut().is_some_and(|stream| {
+                            let mut byte = [0u8; 64];
+                            let open = match stream.read(&mut byte) {
+                                Ok(0) => false,
+                                Ok(_) => true,
+                                Err(e) => e.kind() == ErrorKind::WouldBlock,
+                            };
+                            open && stream.write_all(b"X").is_ok()
+                        });
+                        if !alive {
+                            *slot = open(&address);
+                            reopened.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+        };
+        Slowloris {
+            stop,
+            reopened,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the attack; returns how many connections the server closed under it.
+    fn stop(mut self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+        self.reopened.load(Ordering::Relaxed)
+    }
+}
 
 /// A value of each declared output's type for `task` in the specification `spec`.
 fn outputs(spec: &Value, task: &str) -> Value {
@@ -668,4 +755,119 @@ fn the_readme_quick_start_works_as_written() {
         body["case"]["data"],
         json!({"customer": "Ada", "checked": true, "shipped": true})
     );
+}
+
+/// Regression for the issue "no request can crash knhk" (HTTP hygiene): 300 slow
+/// clients holding partial request heads, against a process limited to 256 open
+/// files, made `/health` time out. With the header timeout and a connection limit
+/// below the file limit, `/health` keeps answering while the attack goes on.
+#[test]
+fn slow_clients_cannot_starve_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_limited(
+        dir.path(),
+        &[
+            ("KNHK_HTTP_HEADER_READ_TIMEOUT_MS", "500"),
+            ("KNHK_HTTP_CONNECTIONS_MAX", "64"),
+        ],
+        256,
+    );
+    let attack = Slowloris::start(server.address(), 300);
+    for _ in 0..3 {
+        let started = Instant::now();
+        assert_eq!(server.status_within("/health"), 200, "under attack");
+        eprintln!("/health answered under attack in {:?}", started.elapsed());
+    }
+    let cut = attack.stop();
+    assert!(cut >= 64, "the server closed only {cut} slow connections");
+    assert_eq!(server.stop(), Some(0));
+}
+
+/// Out of file descriptors, accepting pauses instead of spinning, says so once per run
+/// of failures, and resumes when connections close.
+#[test]
+fn accept_errors_pause_and_are_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_limited(
+        dir.path(),
+        &[("KNHK_HTTP_HEADER_READ_TIMEOUT_MS", "2000")],
+        64,
+    );
+    let silent: Vec<TcpStream> = (0..100)
+        .map(|_| TcpStream::connect(server.address()).unwrap())
+        .collect();
+    let deadline = Instant::now() + PATIENCE;
+    while !server.stderr().contains("cannot accept connections") {
+        assert!(Instant::now() < deadline, "never ran out of files");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // While the silent connections hold every file (2 s), a loop retrying at once
+    // would burn a whole core.
+    let (ticks, started) = (server.cpu_ticks(), Instant::now());
+    std::thread::sleep(Duration::from_millis(1000));
+    let used = server.cpu_ticks() - ticks;
+    let elapsed = started.elapsed();
+    assert!(
+        used * 1000 < 30 * elapsed.as_millis() as u64,
+        "{used} ticks of CPU in {elapsed:?}"
+    );
+    assert_eq!(server.status_within("/health"), 200);
+    drop(silent);
+    let log = server.stderr();
+    let runs = log.matches("cannot accept connections").count();
+    assert!((1..=5).contains(&runs), "{log}");
+    assert!(log.contains("accepting connections again"), "{log}");
+    assert_eq!(server.stop(), Some(0));
+}
+
+#[test]
+fn slow_heads_bodies_and_idle_connections_are_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("KNHK_HTTP_HEADER_READ_TIMEOUT_MS", "300"),
+            ("KNHK_HTTP_BODY_TIMEOUT_MS", "300"),
+            ("KNHK_HTTP_IDLE_TIMEOUT_MS", "300"),
+        ],
+    );
+    let address = server.address();
+    assert_eq!(until_closed(address, b"GET /health HTTP/1.1\r\nHost:"), "");
+    let answer = until_closed(
+        address,
+        b"POST /cases HTTP/1.1\r\nHost: knhk\r\nContent-Type: application/json\r\n\
+          Content-Length: 50\r\n\r\n{\"spec_id\": ",
+    );
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(
+        head.to_ascii_lowercase().contains("connection: close"),
+        "{head}"
+    );
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"]["code"], "request_timeout", "{body}");
+    assert_eq!(body["error"]["details"], Value::Null);
+    let answer = until_closed(address, b"GET /health HTTP/1.1\r\nHost: knhk\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert_eq!(server.stop(), Some(0));
+}
+
+#[test]
+fn a_stop_closes_idle_connections_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let mut idle = TcpStream::connect(server.address()).unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: knhk\r\n\r\n")
+        .unwrap();
+    let mut answer = [0u8; 12];
+    idle.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    let mut silent = TcpStream::connect(server.address()).unwrap();
+    let stderr = server.log.clone();
+    assert_eq!(server.stop(), Some(0));
+    // Not held open until the drain timeout: nothing was in flight.
+    let log = std::fs::read_to_string(stderr).unwrap();
+    assert!(!log.contains("still in flight"), "{log}");
+    read_until_closed(&mut idle);
+    assert_eq!(read_until_closed(&mut silent), "");
 }

@@ -26,6 +26,33 @@ pub struct Server {
     pub log: std::path::PathBuf,
 }
 
+/// The longest any wait on a connection lasts before it counts as "never".
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A free port on 127.0.0.1, as `address:port`.
+pub fn free_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// `command` with only the environment a test gives it: `PATH`, the address and data
+/// directory, and `env`.
+pub fn with_env(mut command: Command, dir: &Path, address: &str, env: &[(&str, &str)]) -> Command {
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("KNHK_LISTEN", address)
+        .env("KNHK_STATE_STORE_PATH", dir);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
 /// The file a server on data directory `dir` writes its stderr to: beside `dir`.
 fn log_path(dir: &Path) -> std::path::PathBuf {
     let name = dir
@@ -38,12 +65,21 @@ impl Server {
     /// Starts the binary on `dir` and a free port with extra environment `env`, and
     /// waits until ready.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Server::spawn(dir, &format!("127.0.0.1:{port}"), env)
+        Server::spawn(dir, &free_address(), env)
+    }
+
+    /// [`Server::start`] for a process allowed at most `files_max` open files.
+    pub fn start_limited(dir: &Path, env: &[(&str, &str)], files_max: u32) -> Server {
+        // The shell lowers its limit and becomes knhk (same process id).
+        let mut command = Command::new("/bin/bash");
+        command.args([
+            "-c",
+            r#"ulimit -n "$1" && exec "$0""#,
+            env!("CARGO_BIN_EXE_knhk"),
+            &files_max.to_string(),
+        ]);
+        let address = free_address();
+        Server::spawn_command(with_env(command, dir, &address, env), dir, &address)
     }
 
     /// Starts the binary on `dir` listening on `address`.
@@ -54,16 +90,8 @@ impl Server {
     /// Starts the binary on `dir` listening on `address` with extra environment `env`,
     /// and waits until ready. Its stderr goes to [`Server::log`].
     pub fn spawn(dir: &Path, address: &str, env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_knhk"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("KNHK_LISTEN", address)
-            .env("KNHK_STATE_STORE_PATH", dir);
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        Server::spawn_command(command, dir, address)
+        let command = Command::new(env!("CARGO_BIN_EXE_knhk"));
+        Server::spawn_command(with_env(command, dir, address, env), dir, address)
     }
 
     /// Runs `command` (a `knhk` serving `dir` on `address`, perhaps wrapped) and waits
@@ -93,8 +121,37 @@ impl Server {
     }
 
     /// What the server wrote to stderr so far.
-    pub fn log(&self) -> String {
+    pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The `address:port` it listens on.
+    pub fn address(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
+    /// `GET path`'s status, giving up after [`PATIENCE`] (0 then).
+    pub fn status_within(&self, path: &str) -> u16 {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(PATIENCE))
+            .build()
+            .into();
+        agent
+            .get(format!("{}{path}", self.url))
+            .call()
+            .map_or(0, |response| response.status().as_u16())
+    }
+
+    /// The CPU time it has used, in clock ticks (user and system).
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        // The fields after the command name, which is in parentheses and may hold
+        // blanks: state is field 3, utime and stime fields 14 and 15.
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..]
+            .split_whitespace()
+            .collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
     }
 
     /// `(status, JSON body)`; status 0 if the server cannot be reached.
