@@ -1120,7 +1120,11 @@ fn store_failed(error: &EngineError) -> bool {
         EngineError::Commit(CommitError::Closed) => return true,
         _ => return false,
     };
-    matches!(store, StoreError::Database { .. } | StoreError::Open { .. })
+    // An injected failure stands for a real one: that is what it is injected for.
+    matches!(
+        store,
+        StoreError::Database { .. } | StoreError::Open { .. } | StoreError::Injected { .. }
+    )
 }
 
 /// What a caught panic said.
