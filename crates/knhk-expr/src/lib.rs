@@ -25,6 +25,15 @@
 //! bounds time only by the size of expression and data: a nested comprehension over a
 //! large list is quadratic.
 //!
+//! Bounds: no expression may crash the process. Before cel sees a source,
+//! [`ExprLimits`] bound its length and its *nesting bound*, a lexical upper bound on how
+//! deeply cel's parser, evaluator and `Drop` recurse ([`nesting_bound`]; `bounds.rs` says
+//! what is counted, why it bounds the depth, and the stack measured at the limits). A
+//! panic inside cel (compiling, evaluating or converting values) is caught and becomes
+//! [`ExprError::Internal`]; the panic hook still prints it. Errors quote at most a short
+//! prefix of the source ([`ExprError::source_excerpt`]) and of cel's message. Data is
+//! converted recursively too: its depth is the kernel's to bound (`Limits::data_depth_max`).
+//!
 //! Type mapping between JSON and CEL: JSON integers are `int` (or `uint` above
 //! `i64::MAX`), other numbers `double`, arrays `list`, objects `map` with `string` keys.
 //! Results convert back the same way; `bytes`, non-finite doubles and values with no
@@ -50,32 +59,80 @@
 //! # }
 //! ```
 
+mod bounds;
 mod convert;
 
+use std::any::Any;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use cel::{Context, Env, Program};
-use knhk_model::{Evaluator, ExprError, Expression, Scope};
+use cel::{Context, Env, ParseErrors, Program};
+use knhk_model::{Evaluator, ExprError, Expression, Scope, excerpt_chars};
 use serde_json::Value;
+
+pub use bounds::{LEVEL_WEIGHT, nesting_bound};
+
+/// How many characters of a message from cel an error quotes: a parse error can name a
+/// long token, an evaluation error a large value.
+const MESSAGE_CHARS: usize = 400;
+
+/// Bounds on the expressions a [`CelEvaluator`] compiles, checked on the source before
+/// it is parsed; a source beyond one is refused with [`ExprError::TooLarge`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExprLimits {
+    /// The longest source, in bytes. Default 16,384: the corpus's longest expression has
+    /// a few hundred bytes, and cel's parser takes about 5 µs per byte of a flat list
+    /// (release), so a source at the bound parses in under 100 ms.
+    pub bytes_max: usize,
+    /// The largest [`nesting_bound`] of a source. Default 256: the worst expression at
+    /// this bound needs at most 367 KB of stack, under a fifth of a 2 MiB thread stack
+    /// (tokio's default for its workers), in test and release builds; `bounds.rs` has the
+    /// measurements. The corpus's largest nesting bound is 67.
+    pub nesting_max: usize,
+}
+
+impl Default for ExprLimits {
+    fn default() -> Self {
+        ExprLimits {
+            bytes_max: 16 * 1024,
+            nesting_max: 256,
+        }
+    }
+}
 
 /// Compiles CEL source text into [`Expression`]s.
 ///
 /// Holds CEL's standard environment (operators, `size`, `contains`, `startsWith`,
 /// `endsWith`, `matches`, conversions such as `int()` and `string()`, and the macros
 /// `has`, `all`, `exists`, `exists_one`, `map`, `filter`), built once and shared by
-/// every expression it compiles. Cloning is cheap.
+/// every expression it compiles, and the [`ExprLimits`] it compiles within. Cloning is
+/// cheap.
 #[derive(Clone)]
 pub struct CelEvaluator {
     env: Arc<Env>,
+    limits: ExprLimits,
 }
 
 impl CelEvaluator {
-    /// An evaluator over CEL's standard environment.
+    /// An evaluator over CEL's standard environment, with the default [`ExprLimits`].
     pub fn new() -> Self {
+        Self::with_limits(ExprLimits::default())
+    }
+
+    /// An evaluator over CEL's standard environment that compiles only sources within
+    /// `limits`. Raising them past the defaults risks overflowing the stack of the
+    /// threads that compile and evaluate.
+    pub fn with_limits(limits: ExprLimits) -> Self {
         CelEvaluator {
             env: Arc::new(Env::stdlib()),
+            limits,
         }
+    }
+
+    /// The bounds this evaluator compiles within.
+    pub fn limits(&self) -> ExprLimits {
+        self.limits
     }
 }
 
@@ -87,27 +144,33 @@ impl Default for CelEvaluator {
 
 impl fmt::Debug for CelEvaluator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CelEvaluator").finish_non_exhaustive()
+        f.debug_struct("CelEvaluator")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
 impl Evaluator for CelEvaluator {
     fn compile(&self, source: &str) -> Result<Arc<dyn Expression>, ExprError> {
-        let program = self
-            .env
-            .compile(source)
-            .map_err(|errors| ExprError::Parse {
-                source_text: source.to_owned(),
-                message: errors.to_string(),
-            })?;
-        let mut variables: Vec<String> = program
-            .references()
-            .variables()
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        // The reference set is a hash set: sort it so binding order is reproducible.
-        variables.sort_unstable();
+        bounds::check(source, self.limits)?;
+        let (program, variables) = guard(source, || {
+            let program = self
+                .env
+                .compile(source)
+                .map_err(|errors| ExprError::Parse {
+                    source_text: ExprError::source_excerpt(source),
+                    message: parse_message(&errors),
+                })?;
+            let mut variables: Vec<String> = program
+                .references()
+                .variables()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            // The reference set is a hash set: sort it so binding order is reproducible.
+            variables.sort_unstable();
+            Ok((program, variables))
+        })?;
         Ok(Arc::new(CelExpression {
             source: source.to_owned(),
             env: Arc::clone(&self.env),
@@ -115,6 +178,48 @@ impl Evaluator for CelEvaluator {
             variables: variables.into_boxed_slice(),
         }))
     }
+}
+
+/// cel's parse errors as one line each (`line:column: message`), joined by `; `, cut to
+/// [`MESSAGE_CHARS`]. cel's own `Display` quotes the whole source line and underlines
+/// the column with a padded `^`, which for a long line is as long as the line (and
+/// panics past column 65,535).
+fn parse_message(errors: &ParseErrors) -> String {
+    let lines: Vec<String> = errors
+        .errors
+        .iter()
+        .map(|e| format!("{}:{}: {}", e.pos.0, e.pos.1, e.msg))
+        .collect();
+    excerpt_chars(&lines.join("; "), MESSAGE_CHARS).into_owned()
+}
+
+/// Runs `work` (a call into cel) and turns a panic into [`ExprError::Internal`].
+///
+/// `AssertUnwindSafe` is sound here: `work` only reads what it shares (the environment,
+/// a compiled program, the scope's data) and builds its own values, which unwinding
+/// drops. The one state cel shares between calls is antlr4rust's global DFA cache of its
+/// parser, behind `parking_lot` locks, which do not poison, and which only gains states
+/// computed from the grammar: an interrupted parse leaves it with fewer states, not wrong
+/// ones. The panic hook still reports the panic (to stderr by default).
+fn guard<T>(source: &str, work: impl FnOnce() -> Result<T, ExprError>) -> Result<T, ExprError> {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+        Err(ExprError::Internal {
+            source_text: ExprError::source_excerpt(source),
+            message: panic_message(payload.as_ref()),
+        })
+    })
+}
+
+/// The message a panic carried, if it was text.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    let message = if let Some(text) = payload.downcast_ref::<&str>() {
+        text
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.as_str()
+    } else {
+        "a panic without a message"
+    };
+    format!("panicked: {}", excerpt_chars(message, MESSAGE_CHARS))
 }
 
 /// A parsed CEL program and the variables it references.
@@ -128,8 +233,8 @@ struct CelExpression {
 impl CelExpression {
     fn error(&self, message: String) -> ExprError {
         ExprError::Evaluate {
-            source_text: self.source.clone(),
-            message,
+            source_text: ExprError::source_excerpt(&self.source),
+            message: excerpt_chars(&message, MESSAGE_CHARS).into_owned(),
         }
     }
 }
@@ -149,19 +254,21 @@ impl Expression for CelExpression {
     }
 
     fn evaluate(&self, scope: &Scope<'_>) -> Result<Value, ExprError> {
-        let mut context = Context::with_env(Arc::clone(&self.env));
-        for name in &self.variables {
-            if let Some(value) = lookup(scope, name) {
-                let value = convert::to_cel(value)
-                    .map_err(|message| self.error(format!("variable `{name}`: {message}")))?;
-                context.add_variable_as_val(name.as_str(), value);
+        guard(&self.source, || {
+            let mut context = Context::with_env(Arc::clone(&self.env));
+            for name in &self.variables {
+                if let Some(value) = lookup(scope, name) {
+                    let value = convert::to_cel(value)
+                        .map_err(|message| self.error(format!("variable `{name}`: {message}")))?;
+                    context.add_variable_as_val(name.as_str(), value);
+                }
             }
-        }
-        let result = self
-            .program
-            .execute(&context)
-            .map_err(|error| self.error(error.to_string()))?;
-        convert::to_json(&result).map_err(|message| self.error(format!("result: {message}")))
+            let result = self
+                .program
+                .execute(&context)
+                .map_err(|error| self.error(error.to_string()))?;
+            convert::to_json(&result).map_err(|message| self.error(format!("result: {message}")))
+        })
     }
 }
 

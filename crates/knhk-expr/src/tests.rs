@@ -1,5 +1,6 @@
 //! Tests of [`CelEvaluator`] through the `knhk_model` traits only.
 
+use knhk_model::ExprBound;
 use serde_json::{Value, json};
 
 use super::*;
@@ -371,4 +372,255 @@ fn numbers_compare_across_types_but_do_not_mix_in_arithmetic() {
 fn comprehension_variables_shadow_data_fields() {
     let data = json!({"x": 100, "y": 1, "items": [1, 2]});
     assert_eq!(eval("items.map(x, x + y)", data), Ok(json!([2, 3])));
+}
+
+// ---- bounds: no expression crashes the process ------------------------------------
+
+/// Runs `work` on a thread with a 2 MiB stack, tokio's default for its workers.
+fn on_worker_stack<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    let thread = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(work)
+        .expect("spawn a thread");
+    thread.join().expect("the thread does not panic")
+}
+
+/// The bound and the measure of a [`ExprError::TooLarge`], checking that the error
+/// quotes only a short prefix of the source.
+fn too_large(result: &Result<Arc<dyn Expression>, ExprError>) -> Option<(ExprBound, usize, usize)> {
+    let Err(
+        error @ ExprError::TooLarge {
+            source_text,
+            bound,
+            found,
+            max,
+        },
+    ) = result
+    else {
+        return None;
+    };
+    assert!(
+        source_text.chars().count() <= knhk_model::EXCERPT_CHARS + 1,
+        "{source_text}"
+    );
+    assert!(error.to_string().len() < 600, "{error}");
+    Some((*bound, *found, *max))
+}
+
+/// The expressions of the issue "no request can crash knhk".
+fn hostile_sources() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "5,000-member chain",
+            format!("amount{}", ".a".repeat(5_000)),
+        ),
+        (
+            "7,000-term sum",
+            format!("{}1 > amount", "1 + ".repeat(6_999)),
+        ),
+        (
+            "100,000 nested parentheses",
+            format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000)),
+        ),
+        ("100,000 negations", format!("{}true", "!".repeat(100_000))),
+    ]
+}
+
+#[test]
+fn issue_reproductions_are_refused_on_a_worker_stack() {
+    let refusals = on_worker_stack(|| {
+        let defaults = CelEvaluator::default();
+        // Past the length bound too, so that the nesting bound is what refuses.
+        let long = CelEvaluator::with_limits(ExprLimits {
+            bytes_max: 1 << 20,
+            ..ExprLimits::default()
+        });
+        hostile_sources()
+            .into_iter()
+            .map(|(what, source)| {
+                let by_default = too_large(&defaults.compile(&source));
+                let by_nesting = too_large(&long.compile(&source));
+                (what, source.len(), by_default, by_nesting)
+            })
+            .collect::<Vec<_>>()
+    });
+    let max = ExprLimits::default();
+    for (what, bytes, by_default, by_nesting) in refusals {
+        let source = hostile_sources()
+            .into_iter()
+            .find(|s| s.0 == what)
+            .map(|s| s.1)
+            .unwrap_or_default();
+        let nesting = nesting_bound(&source).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let expected = if bytes > max.bytes_max {
+            (ExprBound::Bytes, bytes, max.bytes_max)
+        } else {
+            (ExprBound::Nesting, nesting, max.nesting_max)
+        };
+        assert_eq!(by_default, Some(expected), "{what}");
+        assert_eq!(
+            by_nesting,
+            Some((ExprBound::Nesting, nesting, max.nesting_max)),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn the_member_chain_of_the_issue_is_refused_by_its_nesting_bound() {
+    let source = format!("amount{}", ".a".repeat(5_000));
+    assert_eq!(source.len(), 10_006);
+    let result = CelEvaluator::default().compile(&source);
+    assert_eq!(
+        too_large(&result),
+        Some((ExprBound::Nesting, LEVEL_WEIGHT + 5_000, 256))
+    );
+    let shown = result.map(|_| ()).map_err(|e| e.to_string());
+    assert_eq!(
+        shown,
+        Err(format!(
+            "expression `amount{}…` is too large: its nesting bound is 5010, more than 256",
+            ".a".repeat(57)
+        ))
+    );
+}
+
+/// The worst expressions within the default bounds: a chain of operators as long as the
+/// nesting bound allows, and brackets nested as deeply, in each form.
+fn worst_sources() -> Vec<String> {
+    let limits = ExprLimits::default();
+    let families: [(&str, &str, &str); 10] = [
+        ("1", "+1", ""),
+        ("true", "==true", ""),
+        ("data", "['a']", ""),
+        ("'a'", ".size()", ""),
+        ("", "(", ")"),
+        ("", "[", "]"),
+        ("", "{'a':", "}"),
+        ("", "string(", ")"),
+        ("", "[1].map(x,", ")"),
+        ("", "1+(", ")"),
+    ];
+    families
+        .iter()
+        .map(|(start, open, close)| {
+            let build = |n: usize| {
+                let leaf = if close.is_empty() { "" } else { "1" };
+                format!("{start}{}{leaf}{}", open.repeat(n), close.repeat(n))
+            };
+            let fits = |n: usize| nesting_bound(&build(n)).is_ok_and(|b| b <= limits.nesting_max);
+            let n = (0..).take_while(|n| fits(*n)).last().unwrap_or(0);
+            build(n)
+        })
+        .collect()
+}
+
+#[test]
+fn expressions_at_the_limits_compile_evaluate_and_drop_on_a_worker_stack() {
+    let limits = ExprLimits::default();
+    let sources = worst_sources();
+    for source in &sources {
+        let bound = nesting_bound(source).unwrap_or(usize::MAX);
+        // Each step of a family adds at most 13 (`[1].map(x,`: three operators, a level).
+        assert!(limits.nesting_max - bound < 13, "{bound} for {source}");
+    }
+    // A string literal exactly as long as the length bound, and one byte longer.
+    let longest = format!("'{}'", "a".repeat(limits.bytes_max - 2));
+    let results = on_worker_stack(move || {
+        let evaluator = CelEvaluator::default();
+        let data = json!({"a": 1});
+        let mut results: Vec<Result<usize, ExprError>> = sources
+            .iter()
+            .chain([&longest])
+            .map(|source| {
+                let expression = evaluator.compile(source)?;
+                let value = expression.evaluate(&Scope::data(&data));
+                // Evaluation errors (`1.size()`) are fine: the point is the recursion.
+                Ok(value.map_or(0, |v| v.to_string().len()))
+            })
+            .collect();
+        results.push(evaluator.compile(&format!("{longest} ")).map(|_| 0));
+        results
+    });
+    let (too_long, fitting) = results.split_last().unwrap_or_else(|| unreachable!());
+    for result in fitting {
+        assert!(result.is_ok(), "{result:?}");
+    }
+    assert!(
+        matches!(too_long, Err(ExprError::TooLarge { bound: ExprBound::Bytes, found, .. }) if *found == limits.bytes_max + 1),
+        "{too_long:?}"
+    );
+}
+
+#[test]
+fn a_panic_in_cel_is_an_internal_error() {
+    // cel is not known to panic on any input within the bounds (its `Display` of a
+    // parse error did, past column 65,535, which `parse_message` no longer uses), so the
+    // conversion is tested on the guard itself.
+    let source = format!("boom{}", "x".repeat(500));
+    let result: Result<(), ExprError> = guard(&source, || panic!("index out of bounds"));
+    let Err(ExprError::Internal {
+        source_text,
+        message,
+    }) = &result
+    else {
+        panic!("{result:?}");
+    };
+    assert_eq!(source_text, &format!("boom{}…", "x".repeat(116)));
+    assert_eq!(message, "panicked: index out of bounds");
+    let text = format!("{}", 42);
+    let result: Result<(), ExprError> = guard("a", move || panic!("{text}"));
+    assert_eq!(
+        result,
+        Err(ExprError::Internal {
+            source_text: "a".to_owned(),
+            message: "panicked: 42".to_owned()
+        })
+    );
+    assert!(
+        ExprError::Internal {
+            source_text: "a".to_owned(),
+            message: "panicked: 42".to_owned()
+        }
+        .to_string()
+        .starts_with("internal error of the expression library on `a`")
+    );
+    assert_eq!(guard("a", || Ok(7)), Ok(7));
+}
+
+#[test]
+fn parse_errors_quote_neither_the_whole_source_nor_its_line() {
+    let source = format!("{} +", "a + ".repeat(50));
+    let result = CelEvaluator::default().compile(&source).map(|_| ());
+    let Err(ExprError::Parse {
+        source_text,
+        message,
+    }) = &result
+    else {
+        panic!("{result:?}");
+    };
+    assert!(source_text.ends_with('…'), "{source_text}");
+    assert!(message.starts_with("1:"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+    assert!(message.chars().count() <= MESSAGE_CHARS + 1, "{message}");
+}
+
+#[test]
+fn limits_are_the_evaluators() {
+    let limits = ExprLimits {
+        bytes_max: 10,
+        nesting_max: 11,
+    };
+    let evaluator = CelEvaluator::with_limits(limits);
+    assert_eq!(evaluator.limits(), limits);
+    assert_eq!(CelEvaluator::new().limits(), ExprLimits::default());
+    assert!(evaluator.compile("a.b").is_ok());
+    assert_eq!(
+        too_large(&evaluator.compile("a.b.c")),
+        Some((ExprBound::Nesting, 12, 11))
+    );
+    assert_eq!(
+        too_large(&evaluator.compile("abcdefghijk")),
+        Some((ExprBound::Bytes, 11, 10))
+    );
 }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use knhk_json::JsonError;
-use knhk_model::SpecProblem;
+use knhk_model::{ID_BYTES_MAX, NameProblem, SpecProblem, TEXT_BYTES_MAX};
 use serde_json::{Value, json};
 
 /// A valid specification: i -> a -> b -> o in net `main`, plus a subnet `sub`
@@ -337,4 +337,153 @@ fn empty_task_with_mappings_is_refused() {
             reason: "an empty task has no work to map data into or out of".into()
         }]
     );
+}
+
+/// Renames task `from` of net `main` to `to`, in its flows too.
+fn rename_task(spec: &mut Value, from: &str, to: &str) {
+    task(spec, from)["id"] = json!(to);
+    for flow in spec["nets"][0]["flows"].as_array_mut().unwrap() {
+        for end in ["from", "to"] {
+            if flow[end] == from {
+                flow[end] = json!(to);
+            }
+        }
+    }
+}
+
+#[test]
+fn identifiers_have_at_most_256_bytes() {
+    let mut spec = base();
+    // 128 two-byte characters: 256 bytes.
+    rename_task(&mut spec, "a", &"é".repeat(128));
+    knhk_json::from_value(spec.clone()).unwrap();
+
+    let long = format!("{}x", "é".repeat(128));
+    rename_task(&mut spec, &"é".repeat(128), &long);
+    let problem = only(&spec);
+    assert_eq!(
+        problem,
+        SpecProblem::BadIdentifier {
+            net: Some("main".into()),
+            what: "task id".into(),
+            id: format!("{}…", "é".repeat(120)),
+            problem: NameProblem::TooLong {
+                bytes: 257,
+                max: ID_BYTES_MAX
+            },
+        }
+    );
+    assert_eq!(
+        problem.to_string(),
+        format!(
+            "net `main`: task id `{}…` is 257 bytes long, more than 256",
+            "é".repeat(120)
+        )
+    );
+}
+
+#[test]
+fn identifiers_hold_no_control_characters() {
+    let mut spec = base();
+    spec["id"] = json!("s\n");
+    spec["version"] = json!("1\u{0}");
+    spec["nets"][1]["variables"] = json!([{"name": "v\u{1b}[31m"}]);
+    task(&mut spec, "a")["service"] = json!("svc\u{85}");
+    task(&mut spec, "a")["outputs"] = json!([{"name": "o\t"}]);
+    task(&mut spec, "b")["output_mappings"] = json!([{"to": "t\r", "expression": "1"}]);
+    task(&mut spec, "b")["trigger"] = json!({"signal": "go\u{7f}"});
+    let found = problems(&spec);
+    let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "specification id `s\\n` holds the control character U+000A at byte 1",
+            "specification version `1\\0` holds the control character U+0000 at byte 1",
+            "net `main`: service of task `a` `svc\\u{85}` holds the control character U+0085 at byte 3",
+            "net `main`: output parameter of task `a` `o\\t` holds the control character U+0009 at byte 1",
+            "net `main`: output mapping target of task `b` `t\\r` holds the control character U+000D at byte 1",
+            "net `main`: trigger signal of task `b` `go\\u{7f}` holds the control character U+007F at byte 2",
+            "net `sub`: variable name `v\\u{1b}[31m` holds the control character U+001B at byte 1",
+        ]
+    );
+    assert_eq!(
+        found[0],
+        SpecProblem::BadIdentifier {
+            net: None,
+            what: "specification id".into(),
+            id: "s\n".into(),
+            problem: NameProblem::ControlCharacter {
+                character: '\n',
+                at: 1
+            },
+        }
+    );
+}
+
+#[test]
+fn names_and_documentation_are_free_text_without_nul() {
+    let mut spec = base();
+    spec["name"] = json!("Orders,\n\tsecond line");
+    task(&mut spec, "a")["name"] = json!("Fill\norder");
+    knhk_json::from_value(spec.clone()).unwrap();
+
+    spec["documentation"] = json!("x".repeat(TEXT_BYTES_MAX + 1));
+    task(&mut spec, "a")["name"] = json!("Fill\u{0}order");
+    spec["nets"][0]["conditions"] = json!([{"id": "c", "name": "c\u{0}"}]);
+    assert_eq!(
+        problems(&spec),
+        [
+            SpecProblem::BadText {
+                net: None,
+                what: "specification documentation".into(),
+                problem: NameProblem::TooLong {
+                    bytes: TEXT_BYTES_MAX + 1,
+                    max: TEXT_BYTES_MAX
+                },
+            },
+            SpecProblem::BadText {
+                net: Some("main".into()),
+                what: "name of condition `c`".into(),
+                problem: NameProblem::ControlCharacter {
+                    character: '\0',
+                    at: 1
+                },
+            },
+            SpecProblem::BadText {
+                net: Some("main".into()),
+                what: "name of task `a`".into(),
+                problem: NameProblem::ControlCharacter {
+                    character: '\0',
+                    at: 4
+                },
+            },
+        ]
+    );
+}
+
+#[test]
+fn net_and_condition_ids_are_identifiers_too() {
+    let mut spec = base();
+    let long = "n".repeat(300);
+    spec["nets"][1]["id"] = json!(long);
+    spec["nets"][0]["input_condition"]["id"] = json!("i\u{1}");
+    spec["nets"][0]["flows"][0]["from"] = json!("i\u{1}");
+    let found = problems(&spec);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(matches!(
+        &found[0],
+        SpecProblem::BadIdentifier { net: Some(net), what, .. } if net == "main" && what == "condition id"
+    ));
+    assert!(matches!(
+        &found[1],
+        SpecProblem::BadIdentifier { net: None, what, id, problem: NameProblem::TooLong { bytes: 300, .. } }
+            if what == "net id" && id.chars().count() == 121
+    ));
+}
+
+#[test]
+fn the_bounds_are_shared_with_other_names() {
+    assert_eq!(knhk_model::check_name("worker-7", ID_BYTES_MAX), Ok(()));
+    assert!(knhk_model::check_name("worker\n7", ID_BYTES_MAX).is_err());
+    assert_eq!(knhk_model::check_text("a\nb", TEXT_BYTES_MAX), Ok(()));
 }

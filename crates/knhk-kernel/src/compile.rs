@@ -73,6 +73,10 @@ pub struct CompiledNet {
     pub tasks: Vec<CompiledTask>,
     /// The data a new instance of the net starts with (variables' initial values).
     pub initial_data: Map<String, Value>,
+    /// The variable whose initial value nests deepest, and how deep the net's data nests
+    /// with it (counting the data object as 1), checked against a case's
+    /// `data_depth_max` at launch.
+    pub deepest_initial: Option<(String, u32)>,
     /// Declared variable types, checked against launch data.
     pub variables: Vec<(String, knhk_model::DataType)>,
     /// When an instance of the net ends.
@@ -586,11 +590,15 @@ fn compile_net(
     }
     let hot = tasks.iter().map(HotTask::new).collect();
     let triggered = triggers.iter().map(|(t, _)| TaskIx(*t as u32)).collect();
-    let initial_data = net
+    let initial_data: Map<String, Value> = net
         .variables
         .iter()
         .map(|v| (v.name.clone(), v.initial.clone().unwrap_or(Value::Null)))
         .collect();
+    let deepest_initial = initial_data
+        .iter()
+        .map(|(name, value)| (name.clone(), crate::case::depth::as_field(value)))
+        .max_by_key(|(_, depth)| *depth);
     let variables = net
         .variables
         .iter()
@@ -605,6 +613,7 @@ fn compile_net(
         hot,
         triggered,
         initial_data,
+        deepest_initial,
         variables,
         termination: net.termination,
         consumers,

@@ -14,8 +14,8 @@
 //!   plus counts beyond the first token; [`Marking::fire_plain`] is the hot path
 //!   (enablement test and firing in a few word operations, no allocation).
 //! - [`Case`] runs the root net and its subnets: work items, multiple instances,
-//!   cancellation, deferred choice, partial joins, triggers, deadlock detection and the
-//!   step budget of [`Limits`].
+//!   cancellation, deferred choice, partial joins, triggers, deadlock detection, the
+//!   step budget of [`Limits`] and its bound on how deeply data nests.
 //! - [`or_join_enabled`] is YAWL's non-local OR-join analysis (reset-net backward
 //!   coverability), with a work budget; verdicts are cached per marking.
 //!

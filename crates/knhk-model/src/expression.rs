@@ -52,13 +52,17 @@ impl<'a> Scope<'a> {
 }
 
 /// Why an expression could not be compiled or evaluated.
+///
+/// `source_text` is the expression's source as [`crate::excerpt`] quotes it: whole when
+/// short, else its first [`crate::EXCERPT_CHARS`] characters and `…`; build it with
+/// [`ExprError::source_excerpt`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExprError {
     /// The source text is not a valid expression.
     #[error("cannot parse expression `{source_text}`: {message}")]
     Parse {
-        /// The expression's source.
+        /// The expression's source (an excerpt).
         source_text: String,
         /// What the parser said.
         message: String,
@@ -66,9 +70,57 @@ pub enum ExprError {
     /// Evaluation failed (unknown variable, type mismatch, ...).
     #[error("cannot evaluate expression `{source_text}`: {message}")]
     Evaluate {
-        /// The expression's source.
+        /// The expression's source (an excerpt).
         source_text: String,
         /// What went wrong.
         message: String,
     },
+    /// The source exceeds one of the evaluator's bounds, checked before it is parsed.
+    #[error("expression `{source_text}` is too large: its {bound} is {found}, more than {max}")]
+    TooLarge {
+        /// The expression's source (an excerpt).
+        source_text: String,
+        /// Which bound.
+        bound: ExprBound,
+        /// The source's measure.
+        found: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// The expression library failed in itself (it panicked) on this expression: not a
+    /// fault of the expression, and nothing a caller can correct by retrying.
+    #[error("internal error of the expression library on `{source_text}`: {message}")]
+    Internal {
+        /// The expression's source (an excerpt).
+        source_text: String,
+        /// What the library said.
+        message: String,
+    },
+}
+
+impl ExprError {
+    /// `source` as errors quote it: whole when short, else a prefix and `…`.
+    pub fn source_excerpt(source: &str) -> String {
+        crate::excerpt(source).into_owned()
+    }
+}
+
+/// A bound an evaluator puts on expression sources before parsing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExprBound {
+    /// The length of the source in bytes.
+    Bytes,
+    /// The source's nesting bound: an upper bound, computed from its tokens, on how
+    /// deeply the parser and evaluator recurse (`knhk-expr` defines it exactly).
+    Nesting,
+}
+
+impl fmt::Display for ExprBound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ExprBound::Bytes => "length in bytes",
+            ExprBound::Nesting => "nesting bound",
+        })
+    }
 }

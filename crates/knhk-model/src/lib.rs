@@ -8,7 +8,9 @@
 //!
 //! This crate owns *structural* validation ([`validate`]): everything that must hold
 //! for a net to be compiled and executed at all (references resolve, split rules, MI
-//! bounds). Deeper checks (every element on a path from input to output, soundness)
+//! bounds, identifiers at most [`ID_BYTES_MAX`] bytes without control characters, free
+//! text at most [`TEXT_BYTES_MAX`] bytes without NUL: [`check_name`], [`check_text`],
+//! which the runtime and server apply to the names they receive). Deeper checks (every element on a path from input to output, soundness)
 //! belong to the verifier. Expressions are opaque strings here; the [`Evaluator`] trait
 //! says how they are compiled and run, and `knhk-expr` implements it.
 //!
@@ -29,8 +31,13 @@
 
 mod expression;
 mod spec;
+mod text;
 mod validate;
 
-pub use expression::{Evaluator, ExprError, Expression, Scope};
+pub use expression::{Evaluator, ExprBound, ExprError, Expression, Scope};
 pub use spec::*;
+pub use text::{
+    EXCERPT_CHARS, ID_BYTES_MAX, NameProblem, TEXT_BYTES_MAX, check_name, check_text, excerpt,
+    excerpt_chars,
+};
 pub use validate::{SpecProblem, ValidSpec, implicit_condition_id, validate};

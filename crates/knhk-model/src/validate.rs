@@ -2,11 +2,20 @@
 //!
 //! Every problem is reported at once, each naming the net and element it is about, so
 //! that an author fixes a file in one pass.
+//!
+//! Identifiers and free text are bounded here too (see `text.rs`): every identifier a
+//! specification *declares* (its id and version, net, condition and task ids, variable,
+//! parameter and mapping-target names, MI item and aggregate names, services, signals) has
+//! at most [`ID_BYTES_MAX`] bytes and no control character; names and documentation at
+//! most [`TEXT_BYTES_MAX`] bytes and no NUL. References (`root_net`, a composite task's
+//! `net`, flow ends, cancellation members) are not checked on their own: they must name a
+//! declared element, which was.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Deref;
 
-use crate::spec::{JoinCode, Net, Specification, SplitCode, TaskKind};
+use crate::spec::{JoinCode, Net, Specification, SplitCode, Task, TaskKind};
+use crate::text::{ID_BYTES_MAX, NameProblem, TEXT_BYTES_MAX, check_name, check_text, excerpt};
 
 /// The name YAWL gives the implicit condition on an arc from task `source` to task
 /// `target`.
@@ -197,11 +206,43 @@ pub enum SpecProblem {
         /// What is wrong.
         reason: &'static str,
     },
+    /// An identifier the specification declares is longer than [`ID_BYTES_MAX`] bytes or
+    /// holds a control character.
+    #[error("{}{what} `{}` {problem}", in_net(.net), .id.escape_debug())]
+    BadIdentifier {
+        /// The net it belongs to (an excerpt of its id), if any.
+        net: Option<String>,
+        /// What it identifies: `task id`, `variable name`, `service of task `t``, ...
+        what: String,
+        /// The identifier (an excerpt).
+        id: String,
+        /// Which limit it breaks.
+        problem: NameProblem,
+    },
+    /// A name or documentation is longer than [`TEXT_BYTES_MAX`] bytes or holds NUL.
+    #[error("{}{what} {problem}", in_net(.net))]
+    BadText {
+        /// The net it belongs to (an excerpt of its id), if any.
+        net: Option<String>,
+        /// Which text: `specification name`, `name of task `t``, ...
+        what: String,
+        /// Which limit it breaks.
+        problem: NameProblem,
+    },
+}
+
+/// `net `n`: ` before a problem about an element of net `n`.
+fn in_net(net: &Option<String>) -> String {
+    match net {
+        Some(net) => format!("net `{}`: ", net.escape_debug()),
+        None => String::new(),
+    }
 }
 
 /// Checks `spec` and returns it as a [`ValidSpec`], or every problem found.
 pub fn validate(spec: Specification) -> Result<ValidSpec, Vec<SpecProblem>> {
     let mut problems = Vec::new();
+    check_names(&spec, &mut problems);
     if spec.nets.is_empty() {
         problems.push(SpecProblem::NoNets);
     }
@@ -225,6 +266,119 @@ pub fn validate(spec: Specification) -> Result<ValidSpec, Vec<SpecProblem>> {
         Ok(ValidSpec(spec))
     } else {
         Err(problems)
+    }
+}
+
+/// Checks every identifier and free text `spec` declares against the bounds of
+/// `text.rs`.
+fn check_names(spec: &Specification, problems: &mut Vec<SpecProblem>) {
+    let mut names = Names {
+        net: None,
+        problems,
+    };
+    names.id("specification id", &spec.id);
+    names.optional_id("specification version", spec.version.as_deref());
+    names.optional_text("specification name", spec.name.as_deref());
+    names.optional_text("specification documentation", spec.documentation.as_deref());
+    for net in &spec.nets {
+        names.net = None;
+        names.id("net id", &net.id);
+        names.net = Some(excerpt(&net.id).into_owned());
+        for condition in net.all_conditions() {
+            names.id("condition id", &condition.id);
+            names.optional_text(
+                || format!("name of condition `{}`", excerpt(&condition.id)),
+                condition.name.as_deref(),
+            );
+        }
+        for task in &net.tasks {
+            check_task_names(&mut names, task);
+        }
+        for variable in &net.variables {
+            names.id("variable name", &variable.name);
+        }
+    }
+}
+
+fn check_task_names(names: &mut Names<'_>, task: &Task) {
+    names.id("task id", &task.id);
+    let of = |what: &str| format!("{what} of task `{}`", excerpt(&task.id));
+    names.optional_text(|| of("name"), task.name.as_deref());
+    names.optional_id(|| of("service"), task.service.as_deref());
+    for parameter in &task.inputs {
+        names.id(|| of("input parameter"), &parameter.name);
+    }
+    for parameter in &task.outputs {
+        names.id(|| of("output parameter"), &parameter.name);
+    }
+    for mapping in &task.input_mappings {
+        names.id(|| of("input mapping target"), &mapping.to);
+    }
+    for mapping in &task.output_mappings {
+        names.id(|| of("output mapping target"), &mapping.to);
+    }
+    if let Some(mi) = &task.multiple_instance {
+        names.optional_id(|| of("multiple-instance item"), mi.item.as_deref());
+        names.optional_id(
+            || of("multiple-instance aggregate"),
+            mi.aggregate.as_deref(),
+        );
+    }
+    if let Some(trigger) = &task.trigger {
+        names.id(|| of("trigger signal"), &trigger.signal);
+    }
+}
+
+/// Collects [`SpecProblem::BadIdentifier`] and [`SpecProblem::BadText`] for one net (or
+/// the specification itself, with `net` unset).
+struct Names<'a> {
+    net: Option<String>,
+    problems: &'a mut Vec<SpecProblem>,
+}
+
+/// What a checked text is, built only when there is a problem to report.
+trait What {
+    fn describe(self) -> String;
+}
+
+impl What for &str {
+    fn describe(self) -> String {
+        self.to_owned()
+    }
+}
+
+impl<F: FnOnce() -> String> What for F {
+    fn describe(self) -> String {
+        self()
+    }
+}
+
+impl Names<'_> {
+    fn id(&mut self, what: impl What, id: &str) {
+        if let Err(problem) = check_name(id, ID_BYTES_MAX) {
+            self.problems.push(SpecProblem::BadIdentifier {
+                net: self.net.clone(),
+                what: what.describe(),
+                id: excerpt(id).into_owned(),
+                problem,
+            });
+        }
+    }
+
+    fn optional_id(&mut self, what: impl What, id: Option<&str>) {
+        if let Some(id) = id {
+            self.id(what, id);
+        }
+    }
+
+    fn optional_text(&mut self, what: impl What, text: Option<&str>) {
+        if let Some(Err(problem)) = text.map(|text| check_text(text, TEXT_BYTES_MAX)) {
+            self.problems.push(SpecProblem::BadText {
+                net: self.net.clone(),
+                what: what.describe(),
+                problem,
+            });
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! `import(export(spec)) == spec` for every field of the model: on every example in
 //! `examples/` and `examples/patterns/`, on every file of the YAWL corpus, and on generated valid specifications that use
-//! every field (ids and strings with any characters, JSON initial values of every
+//! every field (strings with any characters, ids with any but control characters, JSON initial values of every
 //! shape, every optional attribute present and absent).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -119,6 +119,19 @@ impl Picker<'_> {
         self.string += 1;
         self.choices.strings[self.string % self.choices.strings.len()].clone()
     }
+    /// A string fit for an identifier, which validation bounds: no control characters,
+    /// at most 200 bytes (leaving room for the `#counter` of [`Picker::id`]).
+    fn name(&mut self) -> String {
+        let mut name: String = self.string().chars().filter(|c| !c.is_control()).collect();
+        while name.len() > 200 {
+            name.pop();
+        }
+        name
+    }
+    /// A string fit for free text (a name, documentation): no NUL.
+    fn text(&mut self) -> String {
+        self.string().replace('\0', "")
+    }
     fn below(&mut self, bound: u32) -> u32 {
         self.number += 1;
         self.choices.numbers[self.number % self.choices.numbers.len()] % bound.max(1)
@@ -144,7 +157,7 @@ impl Picker<'_> {
     /// A unique id: random text, `#`, and a counter (never an implicit condition name,
     /// which ends with `}`).
     fn id(&mut self, counter: usize) -> String {
-        format!("{}#{counter}", self.string())
+        format!("{}#{counter}", self.name())
     }
     fn data_type(&mut self) -> DataType {
         [
@@ -160,7 +173,7 @@ impl Picker<'_> {
     fn parameters(&mut self) -> Vec<Parameter> {
         (0..self.below(3))
             .map(|_| Parameter {
-                name: self.string(),
+                name: self.name(),
                 data_type: self.data_type(),
                 optional: self.bit(),
             })
@@ -169,7 +182,7 @@ impl Picker<'_> {
     fn mappings(&mut self) -> Vec<Mapping> {
         (0..self.below(3))
             .map(|_| Mapping {
-                to: self.string(),
+                to: self.name(),
                 expression: self.string(),
             })
             .collect()
@@ -190,10 +203,10 @@ fn build(choices: &Choices) -> Specification {
         .map(|id| build_net(&mut p, id, &net_ids))
         .collect();
     Specification {
-        id: p.string(),
-        name: p.maybe(Picker::string),
-        version: p.maybe(Picker::string),
-        documentation: p.maybe(Picker::string),
+        id: p.name(),
+        name: p.maybe(Picker::text),
+        version: p.maybe(Picker::name),
+        documentation: p.maybe(Picker::text),
         root_net: net_ids[p.index(net_ids.len())].clone(),
         nets,
     }
@@ -207,7 +220,7 @@ fn build_net(p: &mut Picker<'_>, id: &str, net_ids: &[String]) -> Net {
     };
     let condition = |p: &mut Picker<'_>, id| Condition {
         id,
-        name: p.maybe(Picker::string),
+        name: p.maybe(Picker::text),
     };
     let input_condition = {
         let id = next(p);
@@ -246,7 +259,7 @@ fn build_net(p: &mut Picker<'_>, id: &str, net_ids: &[String]) -> Net {
                 _ => DataType::Any,
             };
             Variable {
-                name: format!("{}#{i}", p.string()),
+                name: format!("{}#{i}", p.name()),
                 data_type,
                 initial,
             }
@@ -292,16 +305,12 @@ fn build_task(p: &mut Picker<'_>, id: String, net_ids: &[String]) -> Task {
     };
     Task {
         id,
-        name: p.maybe(Picker::string),
+        name: p.maybe(Picker::text),
         kind,
         join: [JoinCode::And, JoinCode::Xor, JoinCode::Or][p.index(3)],
         split: [SplitCode::And, SplitCode::Xor, SplitCode::Or][p.index(3)],
         net: (kind == TaskKind::Composite).then(|| net_ids[p.index(net_ids.len())].clone()),
-        service: if atomic {
-            p.maybe(Picker::string)
-        } else {
-            None
-        },
+        service: if atomic { p.maybe(Picker::name) } else { None },
         inputs: if atomic { p.parameters() } else { Vec::new() },
         outputs: if atomic { p.parameters() } else { Vec::new() },
         input_mappings: if work { p.mappings() } else { Vec::new() },
@@ -311,7 +320,7 @@ fn build_task(p: &mut Picker<'_>, id: String, net_ids: &[String]) -> Task {
         timer: if work { p.maybe(timer) } else { None },
         partial_join: None,
         trigger: p.maybe(|p| Trigger {
-            signal: format!("s{}", p.string()),
+            signal: format!("s{}", p.name()),
             persistent: p.bit(),
         }),
         thread_merge: p.maybe(|p| 1 + p.below(5)),
@@ -342,10 +351,10 @@ fn multiple_instance(p: &mut Picker<'_>) -> MultipleInstance {
             CreationMode::Static
         },
         split: p.maybe(Picker::string),
-        item: p.maybe(Picker::string),
+        item: p.maybe(Picker::name),
         completion: p.maybe(Picker::string),
         remainder,
-        aggregate: p.maybe(Picker::string),
+        aggregate: p.maybe(Picker::name),
     }
 }
 

@@ -637,3 +637,52 @@ fn beta4_files_use_decompositions() {
         ["3_c2", "4_c1", "7_B"].map(str::to_owned)
     );
 }
+
+/// Every expression of `spec`: flow predicates, mappings, MI split and completion.
+fn expressions(spec: &Specification) -> Vec<&str> {
+    let mut found = Vec::new();
+    for net in &spec.nets {
+        found.extend(net.flows.iter().filter_map(|f| f.predicate.as_deref()));
+        for task in &net.tasks {
+            let mappings = task.input_mappings.iter().chain(&task.output_mappings);
+            found.extend(mappings.map(|m| m.expression.as_str()));
+            if let Some(mi) = &task.multiple_instance {
+                found.extend(mi.split.as_deref());
+                found.extend(mi.completion.as_deref());
+            }
+        }
+    }
+    found
+}
+
+/// The expression bounds of `knhk-expr` (length, nesting bound) refuse nothing the
+/// importer makes of the corpus, with room to spare: the largest nesting bound is
+/// recorded in `crates/knhk-expr/src/bounds.rs`.
+#[test]
+fn every_translated_expression_is_well_within_the_expression_bounds() {
+    let limits = knhk_expr::ExprLimits::default();
+    let mut largest = (0, 0, String::new());
+    let (mut count, mut longest) = (0, 0);
+    for &(file, load, ..) in FILES {
+        if load == Load::Rejected {
+            continue;
+        }
+        let spec = lenient(file).spec;
+        for source in expressions(&spec) {
+            count += 1;
+            let nesting = knhk_expr::nesting_bound(source)
+                .unwrap_or_else(|e| panic!("{file}: {source}: {e}"));
+            longest = longest.max(source.len());
+            if (nesting, source.len()) > (largest.0, largest.1) {
+                largest = (nesting, source.len(), format!("{file}: {source}"));
+            }
+        }
+    }
+    eprintln!(
+        "{count} expressions, the longest {longest} bytes; largest nesting bound {} ({} bytes): {}",
+        largest.0, largest.1, largest.2
+    );
+    assert!(count > 50, "{count} expressions");
+    assert!(longest * 4 <= limits.bytes_max, "{longest} bytes");
+    assert!(largest.0 * 2 <= limits.nesting_max, "{largest:?}");
+}

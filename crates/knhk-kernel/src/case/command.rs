@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{
     Case, CaseState, Command, CommandError, Event, Events, FailReason, NetInstanceId, WorkItem,
-    WorkItemId, WorkItemStatus,
+    WorkItemId, WorkItemRole, WorkItemStatus, depth,
 };
 use crate::compile::{CompiledNet, TaskIx};
 
@@ -30,12 +30,16 @@ impl Case {
                 self.set_state(CaseState::Running, ev);
             }
             Command::CancelCase => {
-                if self.state.is_final() {
-                    return Err(CommandError::CaseNotRunning {
-                        state: self.state.name(),
-                    });
-                }
+                self.require_not_ended()?;
                 self.end_case(CaseState::Cancelled, WorkItemStatus::Cancelled, ev);
+                return Ok(());
+            }
+            Command::FailCase { message } => {
+                self.require_not_ended()?;
+                let reason = FailReason::Aborted {
+                    message: message.clone(),
+                };
+                self.end_case(CaseState::Failed { reason }, WorkItemStatus::Withdrawn, ev);
                 return Ok(());
             }
             _ => {
@@ -179,7 +183,22 @@ impl Case {
                 self.signal(name, ev);
                 Ok(())
             }
-            Command::SuspendCase | Command::ResumeCase | Command::CancelCase => Ok(()),
+            Command::SuspendCase
+            | Command::ResumeCase
+            | Command::CancelCase
+            | Command::FailCase { .. } => Ok(()),
+        }
+    }
+
+    /// Refuses a command on a case that has ended (completed, cancelled, deadlocked,
+    /// failed); a suspended case can still be cancelled or failed.
+    fn require_not_ended(&self) -> Result<(), CommandError> {
+        if self.state.is_final() {
+            Err(CommandError::CaseNotRunning {
+                state: self.state.name(),
+            })
+        } else {
+            Ok(())
         }
     }
 
@@ -242,7 +261,43 @@ impl Case {
         }
     }
 
+    /// Checks a work item's output before anything moves: its type against the task's
+    /// declared outputs, and its depth (see [`Case::check_output_depth`]).
     pub(super) fn check_output(&self, item: &WorkItem, output: &Value) -> Result<(), CommandError> {
+        self.check_output_types(item, output)?;
+        self.check_output_depth(item, output)
+    }
+
+    /// An output nests at most [`super::Limits::data_depth_max`] deep, like any work item
+    /// data (so its fields fit the net data it merges into). An output that an MI task
+    /// aggregates ends up one level deeper, in the array of outputs that the aggregate
+    /// variable holds: an instance's output is refused at once, rather than at the task's
+    /// exit, where it would block the exit for good (a detached instance's output is
+    /// checked as it is appended, see [`Case::apply_detached_output`]). Output mappings
+    /// are checked when they run.
+    fn check_output_depth(&self, item: &WorkItem, output: &Value) -> Result<(), CommandError> {
+        let net = self.net_of(item.net_instance);
+        let task = &net.tasks[item.task_ix as usize];
+        let max = self.limits.data_depth_max;
+        let found = depth::depth(output);
+        depth::check(found, max, &net.id, Some(&task.id), || "output".to_owned())?;
+        let aggregate = task
+            .multiple_instance
+            .as_ref()
+            .and_then(|mi| mi.aggregate.as_ref());
+        match (aggregate, item.role) {
+            (Some(variable), WorkItemRole::Instance { .. }) => depth::check(
+                found.saturating_add(2),
+                max,
+                &net.id,
+                Some(&task.id),
+                || format!("output, aggregated into `{variable}`,"),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_output_types(&self, item: &WorkItem, output: &Value) -> Result<(), CommandError> {
         let task = &self.net_of(item.net_instance).tasks[item.task_ix as usize];
         let invalid = |reason: String| CommandError::InvalidOutput {
             work_item: item.id,

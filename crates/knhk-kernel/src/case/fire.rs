@@ -4,12 +4,12 @@
 //! the cancellation set, then the split, so a task may cancel itself and still
 //! produce its output (YAWL's self-cancellation test).
 
-use knhk_model::{JoinCode, PartialJoinMode, Remainder, Scope, SplitCode};
+use knhk_model::{JoinCode, PartialJoinMode, Remainder, Scope, SplitCode, excerpt};
 use serde_json::{Map, Value};
 
 use super::{
     Activity, Case, CommandError, Event, Events, NetInstanceId, ParentSlot, PartialJoinState, Slot,
-    WorkItem, WorkItemId, WorkItemRole, WorkItemStatus,
+    WorkItem, WorkItemId, WorkItemRole, WorkItemStatus, depth,
 };
 use crate::bitset::Bitset;
 use crate::compile::{Body, CompiledNet, CompiledTask, PlaceIx, TaskIx};
@@ -221,8 +221,9 @@ impl Case {
         task: &CompiledTask,
         data: &Map<String, Value>,
     ) -> Result<Vec<Value>, CommandError> {
+        let depth_max = self.limits.data_depth_max;
         let Some(mi) = &task.multiple_instance else {
-            return Ok(vec![instance_input(net, task, data, None)?]);
+            return Ok(vec![instance_input(net, task, data, None, depth_max)?]);
         };
         let max = mi.max.min(self.limits.mi_instances_max);
         // Checked before any instance's input is computed, so a huge split costs
@@ -242,7 +243,7 @@ impl Case {
         let Some(split) = &mi.split else {
             check(mi.min as usize)?;
             return Ok(vec![
-                instance_input(net, task, data, None)?;
+                instance_input(net, task, data, None, depth_max)?;
                 mi.min as usize
             ]);
         };
@@ -255,13 +256,17 @@ impl Case {
                 net: net.id.clone(),
                 task: task.id.to_string(),
                 what: "multiple-instance split".to_owned(),
-                message: format!("`{}` gave {value}, not an array", split.source()),
+                message: format!(
+                    "`{}` gave {}, not an array",
+                    excerpt(split.source()),
+                    excerpt(&value.to_string())
+                ),
             });
         };
         check(elements.len())?;
         elements
             .iter()
-            .map(|e| instance_input(net, task, data, Some((mi.item.as_str(), e))))
+            .map(|e| instance_input(net, task, data, Some((mi.item.as_str(), e)), depth_max))
             .collect()
     }
 
@@ -314,8 +319,9 @@ impl Case {
                                         task: task.id.to_string(),
                                         what: "multiple-instance completion".to_owned(),
                                         message: format!(
-                                            "`{}` gave {other}, not a boolean",
-                                            condition.source()
+                                            "`{}` gave {}, not a boolean",
+                                            excerpt(condition.source()),
+                                            excerpt(&other.to_string())
                                         ),
                                     });
                                 }
@@ -410,6 +416,10 @@ impl Case {
     /// `output` bound), else by merging the output object's fields. For a
     /// multiple-instance exit `output` is the array of instance outputs, which also goes
     /// to the aggregate variable.
+    ///
+    /// Everything is computed and checked (the aggregate's and each mapping result's
+    /// depth) before the data changes. Merged fields need no check: each output was
+    /// checked when its work item completed, and a subnet's data is within the bound.
     pub(super) fn apply_output(
         &mut self,
         instance: NetInstanceId,
@@ -417,6 +427,7 @@ impl Case {
         output: &Value,
         many: bool,
     ) -> Result<(), CommandError> {
+        let max = self.limits.data_depth_max;
         let Case {
             spec, instances, ..
         } = self;
@@ -425,84 +436,111 @@ impl Case {
         };
         let net = spec.net(inst.net);
         let task = net.task(task_ix);
-        if many
-            && let Some(variable) = task
-                .multiple_instance
-                .as_ref()
-                .and_then(|mi| mi.aggregate.as_ref())
-        {
-            inst.data.insert(variable.clone(), output.clone());
+        let aggregate = task
+            .multiple_instance
+            .as_ref()
+            .and_then(|mi| mi.aggregate.as_ref())
+            .filter(|_| many);
+        let mut writes = Vec::with_capacity(task.output_mappings.len() + 1);
+        if let Some(variable) = aggregate {
+            depth::check(
+                depth::as_field(output),
+                max,
+                &net.id,
+                Some(&task.id),
+                || format!("multiple-instance aggregate `{variable}`"),
+            )?;
+            writes.push((variable.clone(), output.clone()));
         }
         if task.output_mappings.is_empty() {
-            let objects = match output {
-                Value::Array(items) if many => items.as_slice(),
-                single => std::slice::from_ref(single),
-            };
-            let aggregated = many
-                && task
-                    .multiple_instance
-                    .as_ref()
-                    .is_some_and(|mi| mi.aggregate.is_some());
-            if !aggregated && !task.mappings_only {
+            if aggregate.is_none() && !task.mappings_only {
+                let objects = match output {
+                    Value::Array(items) if many => items.as_slice(),
+                    single => std::slice::from_ref(single),
+                };
                 for object in objects {
                     if let Value::Object(fields) = object {
-                        inst.data
-                            .extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+                        writes.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
                     }
                 }
             }
-            return Ok(());
+        } else {
+            // The mappings see the aggregate already written, as they always have.
+            let mut data = inst.data.clone();
+            data.extend(writes.iter().cloned());
+            let data = Value::Object(data);
+            let bindings = [("output", output)];
+            let scope = Scope {
+                data: &data,
+                bindings: &bindings,
+            };
+            for (variable, expression) in &task.output_mappings {
+                let what = || format!("output mapping `{variable}`");
+                let value = expression
+                    .evaluate(&scope)
+                    .map_err(|e| CommandError::expression(&net.id, &task.id, &what(), e))?;
+                depth::check(depth::as_field(&value), max, &net.id, Some(&task.id), what)?;
+                writes.push((variable.clone(), value));
+            }
         }
-        let data = Value::Object(inst.data.clone());
-        let bindings = [("output", output)];
-        let scope = Scope {
-            data: &data,
-            bindings: &bindings,
-        };
-        for (variable, expression) in &task.output_mappings {
-            let value = expression.evaluate(&scope).map_err(|e| {
-                CommandError::expression(
-                    &net.id,
-                    &task.id,
-                    &format!("output mapping `{variable}`"),
-                    e,
-                )
-            })?;
-            inst.data.insert(variable.clone(), value);
-        }
+        inst.data.extend(writes);
         Ok(())
     }
 
     /// The output of an instance that outlived its MI task's exit: appended to the
-    /// task's aggregate variable if it has one, else merged into the net data (unless
+    /// task's aggregate variable if it has one (a variable holding anything but an array
+    /// becomes an array of that and the output), else merged into the net data (unless
     /// the task moves data by its mappings only). The task's output mappings are not
     /// run: they are written for the array of outputs the task had at its exit.
+    ///
+    /// If the aggregate would nest deeper than `data_depth_max`, nothing changes and the
+    /// completion is refused with [`CommandError::DataTooDeep`]: the item stays started,
+    /// so its worker can complete it with a shallower output (or it is withdrawn when
+    /// its net ends). Dropping the output instead would lose work without a word.
     pub(super) fn apply_detached_output(
         &mut self,
         instance: NetInstanceId,
         task_ix: TaskIx,
         output: Value,
-    ) {
+    ) -> Result<(), CommandError> {
+        let max = self.limits.data_depth_max;
         let Case {
             spec, instances, ..
         } = self;
         let Some(inst) = instances.get_mut(&instance) else {
-            return;
+            return Ok(());
         };
-        let task = spec.net(inst.net).task(task_ix);
+        let net = spec.net(inst.net);
+        let task = net.task(task_ix);
         match task
             .multiple_instance
             .as_ref()
             .and_then(|mi| mi.aggregate.as_ref())
         {
-            Some(variable) => match inst
-                .data
-                .entry(variable.clone())
-                .or_insert_with(|| Value::Array(Vec::new()))
-            {
-                Value::Array(outputs) => outputs.push(output),
-                other => *other = Value::Array(vec![other.take(), output]),
-            },
+            Some(variable) => {
+                // An array already there is within the bound, so only the appended
+                // output can take it past: it sits two levels below the data object. A
+                // non-array value is wrapped with it, and sits as deep.
+                let deepest = match inst.data.get(variable) {
+                    None | Some(Value::Array(_)) => depth::depth(&output),
+                    Some(other) => depth::depth(other).max(depth::depth(&output)),
+                };
+                depth::check(
+                    deepest.saturating_add(2),
+                    max,
+                    &net.id,
+                    Some(&task.id),
+                    || format!("multiple-instance aggregate `{variable}`"),
+                )?;
+                match inst
+                    .data
+                    .entry(variable.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()))
+                {
+                    Value::Array(outputs) => outputs.push(output),
+                    other => *other = Value::Array(vec![other.take(), output]),
+                }
+            }
             None if task.mappings_only => {}
             None => {
                 if let Value::Object(fields) = output {
@@ -510,6 +548,7 @@ impl Case {
                 }
             }
         }
+        Ok(())
     }
 
     pub(super) fn apply_cancellation(
@@ -565,12 +604,15 @@ impl Case {
                 net: net.id.clone(),
                 from: task.id.to_string(),
                 to: branch.target.clone(),
-                expression: predicate.source().to_owned(),
+                expression: excerpt(predicate.source()).into_owned(),
                 message,
             };
             match predicate.evaluate(&Scope::data(&data)) {
                 Ok(Value::Bool(b)) => Ok(b),
-                Ok(other) => Err(error(format!("gave {other}, not a boolean"))),
+                Ok(other) => Err(error(format!(
+                    "gave {}, not a boolean",
+                    excerpt(&other.to_string())
+                ))),
                 Err(e) => Err(error(e.to_string())),
             }
         };
@@ -613,11 +655,15 @@ impl Case {
 /// A task instance's input: its input mappings evaluated over the net data (with the
 /// instance's MI element bound), or all net data; the element is also written under
 /// its own name.
+///
+/// Each mapping result and the element must fit in data `depth_max` deep (the net data
+/// that is copied already does).
 pub(super) fn instance_input(
     net: &CompiledNet,
     task: &CompiledTask,
     data: &Map<String, Value>,
     element: Option<(&str, &Value)>,
+    depth_max: u32,
 ) -> Result<Value, CommandError> {
     let mut input = if task.input_mappings.is_empty() {
         if task.mappings_only {
@@ -634,14 +680,29 @@ pub(super) fn instance_input(
         };
         let mut input = Map::new();
         for (field, expression) in &task.input_mappings {
-            let value = expression.evaluate(&scope).map_err(|e| {
-                CommandError::expression(&net.id, &task.id, &format!("input mapping `{field}`"), e)
-            })?;
+            let what = || format!("input mapping `{field}`");
+            let value = expression
+                .evaluate(&scope)
+                .map_err(|e| CommandError::expression(&net.id, &task.id, &what(), e))?;
+            depth::check(
+                depth::as_field(&value),
+                depth_max,
+                &net.id,
+                Some(&task.id),
+                what,
+            )?;
             input.insert(field.clone(), value);
         }
         input
     };
     if let Some((field, value)) = element {
+        depth::check(
+            depth::as_field(value),
+            depth_max,
+            &net.id,
+            Some(&task.id),
+            || format!("multiple-instance element `{field}`"),
+        )?;
         input.insert(field.to_owned(), value.clone());
     }
     Ok(Value::Object(input))

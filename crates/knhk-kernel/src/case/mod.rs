@@ -7,8 +7,13 @@
 //! After every command the case *settles*: empty and composite tasks fire, offers are
 //! made and withdrawn, finished nets complete, and a case where nothing can happen any
 //! more is reported deadlocked, all within [`Limits::steps_max`].
+//!
+//! Data is bounded too: no net instance's or work item's data nests deeper than
+//! [`Limits::data_depth_max`] (`depth.rs`), so that whatever a case holds, a snapshot of
+//! it can be written and read back.
 
 mod command;
+pub(crate) mod depth;
 mod fire;
 mod net;
 mod settle;
@@ -133,6 +138,10 @@ impl SplitMix64 {
 impl Case {
     /// Starts a case of `spec` with launch `data` (an object overriding the root net's
     /// initial variable values), settles it, and returns it with what happened.
+    ///
+    /// Refused with [`LaunchError::Command`] holding [`CommandError::DataTooDeep`] if a
+    /// launch data field, or the initial value of a variable of any net (a subnet's data
+    /// starts from them too), nests deeper than `limits.data_depth_max`.
     pub fn launch(
         spec: Arc<CompiledSpec>,
         data: Value,
@@ -143,6 +152,19 @@ impl Case {
             return Err(LaunchError::DataNotObject);
         };
         let root = spec.net(spec.root);
+        let max = limits.data_depth_max;
+        for (field, value) in &data {
+            depth::check(depth::as_field(value), max, &root.id, None, || {
+                format!("launch data field `{field}`")
+            })?;
+        }
+        for net in &spec.nets {
+            if let Some((variable, deepest)) = &net.deepest_initial {
+                depth::check(*deepest, max, &net.id, None, || {
+                    format!("initial value of `{variable}`")
+                })?;
+            }
+        }
         for (variable, data_type) in &root.variables {
             // `null` leaves a variable unset, as a variable without an initial value is.
             if data
@@ -174,8 +196,10 @@ impl Case {
 
     /// Applies `command`. On error nothing has changed.
     pub fn apply(&mut self, command: &Command) -> Result<Vec<Event>, CommandError> {
-        // Only a specification with expressions can fail after the case has begun to
-        // change; plain nets are checked up front and skip the snapshot.
+        // Only a specification with expressions, multiple instances or subnets can fail
+        // after the case has begun to change; plain nets are checked up front (a work
+        // item's output, for its type and its depth, before the item completes) and skip
+        // the snapshot.
         let snapshot = self.spec.fallible.then(|| self.clone());
         let mut events = Vec::with_capacity(8);
         match self.execute(command, &mut events) {

@@ -285,28 +285,33 @@ impl Case {
         output: Value,
         ev: &mut Events,
     ) -> Result<(), CommandError> {
-        let Some(item) = self.items.remove(&id) else {
+        let Some(item) = self.items.get(&id) else {
             return Ok(());
         };
-        ev.push(Event::WorkItemCompleted { work_item: id });
-        let task = TaskIx(item.task_ix);
+        let (instance, task) = (item.net_instance, TaskIx(item.task_ix));
         match item.role {
             WorkItemRole::Instance { slot } => {
+                self.items.remove(&id);
+                ev.push(Event::WorkItemCompleted { work_item: id });
                 if let Some(activity) = self
                     .instances
-                    .get_mut(&item.net_instance)
+                    .get_mut(&instance)
                     .and_then(|i| i.busy.get_mut(&task))
                 {
                     activity.slots[slot as usize] = Slot::Completed(output);
                 }
-                self.check_exit(item.net_instance, task, ev)
+                self.check_exit(instance, task, ev)
             }
             WorkItemRole::Detached => {
-                if let Some(inst) = self.instances.get_mut(&item.net_instance) {
+                // First, because it is the one step that can fail (an aggregate too deep),
+                // and it fails before it changes anything.
+                self.apply_detached_output(instance, task, output)?;
+                self.items.remove(&id);
+                ev.push(Event::WorkItemCompleted { work_item: id });
+                if let Some(inst) = self.instances.get_mut(&instance) {
                     // Implicit termination may have been waiting for this last item.
                     inst.dirty = true;
                 }
-                self.apply_detached_output(item.net_instance, task, output);
                 Ok(())
             }
             WorkItemRole::Offer => unreachable!("offers are never started, so never completed"),
@@ -335,7 +340,13 @@ impl Case {
         let max = mi.max.min(self.limits.mi_instances_max);
         let inst = &self.instances[&instance];
         let element = (mi.item.as_str(), data);
-        let item_data = instance_input(self.net_of(instance), compiled, &inst.data, Some(element))?;
+        let item_data = instance_input(
+            self.net_of(instance),
+            compiled,
+            &inst.data,
+            Some(element),
+            self.limits.data_depth_max,
+        )?;
         let Some(activity) = inst.busy.get(&task_ix) else {
             return Err(CommandError::TaskNotBusy {
                 task: task.to_owned(),

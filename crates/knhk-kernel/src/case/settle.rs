@@ -311,7 +311,8 @@ impl Case {
                 continue;
             }
             let net = self.spec.net(inst.net);
-            let data = instance_input(net, net.task(*task), &inst.data, None)?;
+            let depth_max = self.limits.data_depth_max;
+            let data = instance_input(net, net.task(*task), &inst.data, None, depth_max)?;
             let item = self.new_item(
                 id,
                 *task,

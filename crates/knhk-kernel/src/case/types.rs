@@ -77,7 +77,11 @@ pub struct NetInstanceId(pub u32);
 /// The root net instance of every case.
 pub const ROOT_INSTANCE: NetInstanceId = NetInstanceId(0);
 
-/// Bounds on the work one command may cause. Reaching one is an outcome, never a hang.
+/// Bounds on the work one command may cause and on the data a case holds. Reaching a
+/// work bound is an outcome, never a hang; data beyond its bound is refused.
+///
+/// Stored inside launch records and snapshots, so a field added later needs a serde
+/// default that keeps old cases replaying as they ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     /// Task firings (of empty and composite tasks, which run without anyone's command)
@@ -92,6 +96,31 @@ pub struct Limits {
     pub mi_instances_max: u32,
     /// How deeply subnets may nest (recursion depth).
     pub subnet_depth_max: u32,
+    /// How deeply arrays and objects may nest in a net instance's data or a work item's
+    /// data, counting the data object itself as 1 (`{"a": [1]}` nests 2 deep); default
+    /// 32. Every value that enters data (launch data, variables' initial values, work item
+    /// outputs, mapping results, multiple-instance elements and aggregates) is checked as
+    /// it enters, and a command that would go past the bound is refused with
+    /// [`CommandError::DataTooDeep`]. At most [`Limits::DATA_DEPTH_CEILING`].
+    ///
+    /// Launch records stored before this field existed read as
+    /// [`Limits::DATA_DEPTH_CEILING`] (100): those cases ran with no bound, and the ceiling
+    /// refuses nothing that their snapshots could have stored and read back.
+    #[serde(default = "data_depth_max_of_old_records")]
+    pub data_depth_max: u32,
+}
+
+impl Limits {
+    /// The largest `data_depth_max` the runtime accepts. serde_json reads at most 128
+    /// nested levels, and a stored record wraps a case's data in about ten levels of its
+    /// own (entry, action, snapshot, net instance, slot, ...), so data deeper than this
+    /// could be written but never read back.
+    pub const DATA_DEPTH_CEILING: u32 = 100;
+}
+
+/// `data_depth_max` for a record stored before the field existed.
+fn data_depth_max_of_old_records() -> u32 {
+    Limits::DATA_DEPTH_CEILING
 }
 
 impl Default for Limits {
@@ -105,6 +134,9 @@ impl Default for Limits {
             or_join_fallback: OrJoinFallback::Wait,
             mi_instances_max: 10_000,
             subnet_depth_max: 64,
+            // The HTTP server's default for request bodies, so that what it accepts, a
+            // case can hold.
+            data_depth_max: 32,
         }
     }
 }
@@ -211,6 +243,12 @@ pub enum FailReason {
     StepBudgetExhausted {
         /// The budget.
         steps: u32,
+    },
+    /// The runtime failed the case ([`Command::FailCase`]): an expression, library panic
+    /// or budget failure outside any command a client can correct.
+    Aborted {
+        /// What the runtime said.
+        message: String,
     },
 }
 
@@ -475,6 +513,14 @@ pub enum Command {
     SuspendCase,
     /// Resume a suspended case.
     ResumeCase,
+    /// Fail a running or suspended case, as the runtime does when the case cannot go on
+    /// for a reason no client command can correct (an expression library panic, a budget
+    /// spent outside a command). Live work is withdrawn, and the case ends with
+    /// [`FailReason::Aborted`]. Stored like every command, so replay fails the case again.
+    FailCase {
+        /// Why.
+        message: String,
+    },
 }
 
 /// Why a command was refused. A refused command changes nothing.
@@ -607,6 +653,30 @@ pub enum CommandError {
         /// The limit.
         depth_max: u32,
     },
+    /// Data would nest deeper than [`Limits::data_depth_max`]: the command (or launch)
+    /// is refused and nothing changes.
+    #[error("net `{net}`: {}{what} would nest {depth} levels deep, more than {max}", in_task(.task))]
+    DataTooDeep {
+        /// The net whose data (or whose task's work item data) it is.
+        net: String,
+        /// The task, if the data comes from or goes to one.
+        task: Option<String>,
+        /// Which value: `output`, `output mapping `x``, `input mapping `x``,
+        /// `multiple-instance element`, `multiple-instance aggregate `x``, `launch data
+        /// field `x``, `initial value of `v``.
+        what: String,
+        /// How deep the data it enters would nest, counting the data object as 1.
+        depth: u32,
+        /// [`Limits::data_depth_max`].
+        max: u32,
+    },
+}
+
+/// `task `t`: ` before a problem about a task's data.
+fn in_task(task: &Option<String>) -> String {
+    task.as_ref()
+        .map(|task| format!("task `{task}`: "))
+        .unwrap_or_default()
 }
 
 impl CommandError {
