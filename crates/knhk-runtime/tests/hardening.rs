@@ -11,13 +11,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{T0, engine_on, live_item, sequence};
-use knhk_kernel::{CaseState, Command, Limits, WorkItemStatus};
+use common::{T0, engine_on, live_item, one_net, sequence};
+use knhk_expr::CelEvaluator;
+use knhk_kernel::{CaseState, Command, FailReason, Limits, WorkItemStatus};
+use knhk_model::{Evaluator, ExprError, Expression, Scope};
 use knhk_runtime::{
-    Action, CaseId, CaseLog, ClaimTarget, Engine, EngineConfig, EngineError, Entry, MemoryStore,
-    Record, SpecCaps, SpecRef, Store, StoreError, StoredSpec,
+    Action, CaseId, CaseLog, ClaimTarget, Engine, EngineConfig, EngineError, Entry, ManualClock,
+    MemoryStore, Record, SpecCaps, SpecRef, Store, StoreError, StoredSpec,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// A store that can be taken down: while it is down, every write fails as on a full disk
 /// and [`Store::recover`] fails too.
@@ -299,4 +301,185 @@ async fn check_store_names_every_problem() {
         ),
         (done, 0)
     );
+}
+
+/// How a [`Broken`] evaluator fails on expressions that mention `broken`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Breakage {
+    /// It panics, as a library with a bug would.
+    Panics,
+    /// It reports its own failure, as knhk-expr does for a panic of cel it caught.
+    Fails,
+}
+
+/// CEL, except that expressions mentioning `broken` fail in the library itself.
+#[derive(Debug)]
+struct Broken(Breakage);
+
+#[derive(Debug)]
+struct BrokenExpression {
+    inner: Arc<dyn Expression>,
+    broken: Option<Breakage>,
+}
+
+impl Evaluator for Broken {
+    fn compile(&self, source: &str) -> Result<Arc<dyn Expression>, ExprError> {
+        let broken = source.contains("broken").then_some(self.0);
+        let inner = CelEvaluator::default().compile(&source.replace("broken", "true"))?;
+        Ok(Arc::new(BrokenExpression { inner, broken }))
+    }
+}
+
+impl Expression for BrokenExpression {
+    fn source(&self) -> &str {
+        self.inner.source()
+    }
+
+    fn evaluate(&self, scope: &Scope<'_>) -> Result<Value, ExprError> {
+        match self.broken {
+            Some(Breakage::Panics) => panic!("the expression library broke"),
+            Some(Breakage::Fails) => Err(ExprError::Internal {
+                source_text: "broken".to_owned(),
+                message: "the expression library broke".to_owned(),
+            }),
+            None => self.inner.evaluate(scope),
+        }
+    }
+}
+
+/// `a` (atomic, with `timer` if given) chooses `b` when `predicate` holds, else ends.
+fn choice(predicate: &str, timer: Option<Value>) -> knhk_model::ValidSpec {
+    let mut a = json!({"id": "a", "kind": "atomic", "split": "xor"});
+    if let Some(timer) = timer {
+        a["timer"] = timer;
+    }
+    one_net(
+        "choice",
+        json!([a, {"id": "b", "kind": "atomic"}]),
+        json!([{"from": "i", "to": "a"},
+               {"from": "a", "to": "b", "predicate": predicate, "ordering": 0},
+               {"from": "a", "to": "o", "default": true},
+               {"from": "b", "to": "o"}]),
+    )
+}
+
+fn broken_engine(store: Arc<dyn Store>, breakage: Breakage) -> (Engine, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(T0));
+    let evaluator = Arc::new(Broken(breakage));
+    let engine = Engine::open_with(store, clock.clone(), EngineConfig::default(), evaluator)
+        .expect("engine opens");
+    (engine, clock)
+}
+
+fn aborted(state: &CaseState) -> Option<&str> {
+    match state {
+        CaseState::Failed {
+            reason: FailReason::Aborted { message },
+        } => Some(message),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_library_that_breaks_fails_the_case_not_the_engine() {
+    for breakage in [Breakage::Panics, Breakage::Fails] {
+        let store = Arc::new(MemoryStore::new());
+        let (engine, _) = broken_engine(store.clone(), breakage);
+        engine.register(choice("broken", None)).await.unwrap();
+        let case = engine.launch("choice", None, json!({})).await.unwrap().id;
+        let a = live_item(&engine, case, "a").await;
+        engine
+            .command(case, Command::StartWorkItem { work_item: a }, None)
+            .await
+            .unwrap();
+        let complete = Command::CompleteWorkItem {
+            work_item: a,
+            output: json!({}),
+        };
+        let error = engine.command(case, complete, None).await.unwrap_err();
+        assert!(
+            matches!(&error, EngineError::Internal { case: c, message } if *c == case && message.contains("the expression library broke")),
+            "{breakage:?}: {error}"
+        );
+        let state = engine.case(case).await.unwrap().state;
+        assert!(aborted(&state).is_some(), "{breakage:?}: {state:?}");
+        // The engine goes on, and the failure is durable: recovery replays it.
+        let other = engine.launch("choice", None, json!({})).await.unwrap().id;
+        drop(engine);
+        let (engine, _) = broken_engine(store, breakage);
+        assert_eq!(engine.case(case).await.unwrap().state, state);
+        live_item(&engine, other, "a").await;
+    }
+}
+
+#[tokio::test]
+async fn a_launch_that_panics_is_refused_and_stores_nothing() {
+    let store = Arc::new(MemoryStore::new());
+    let (engine, _) = broken_engine(store.clone(), Breakage::Panics);
+    // An empty routing task at the start evaluates the predicate during the launch.
+    let spec = one_net(
+        "at-once",
+        json!([{"id": "route", "kind": "empty", "split": "xor"}, {"id": "b", "kind": "atomic"}]),
+        json!([{"from": "i", "to": "route"},
+               {"from": "route", "to": "b", "predicate": "broken", "ordering": 0},
+               {"from": "route", "to": "o", "default": true},
+               {"from": "b", "to": "o"}]),
+    );
+    engine.register(spec).await.unwrap();
+    let error = engine.launch("at-once", None, json!({})).await.unwrap_err();
+    assert!(matches!(error, EngineError::Internal { .. }), "{error}");
+    assert!(store.cases().unwrap().is_empty());
+    engine.register(sequence("seq", 1)).await.unwrap();
+    engine.launch("seq", None, json!({})).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_timer_whose_net_cannot_go_on_fails_its_case() {
+    let timer = json!({"trigger": "on_enabled", "duration_ms": 1_000, "on_expiry": "complete"});
+    let (engine, clock) = engine_on(Arc::new(MemoryStore::new()), EngineConfig::default());
+    // A predicate that cannot be evaluated on this data: a type error at run time.
+    engine
+        .register(choice("missing > 1", Some(timer)))
+        .await
+        .unwrap();
+    let case = engine.launch("choice", None, json!({})).await.unwrap().id;
+    clock.advance(1_000);
+    assert_eq!(engine.fire_due().await.unwrap().timers, 1);
+    let state = engine.case(case).await.unwrap().state;
+    let reason = aborted(&state).unwrap_or_else(|| panic!("{state:?}"));
+    assert!(reason.contains("timer of work item 1"), "{reason}");
+    assert!(reason.contains("missing > 1"), "{reason}");
+    // Nothing is left to fire.
+    clock.advance(10_000);
+    assert_eq!(engine.fire_due().await.unwrap().timers, 0);
+}
+
+#[tokio::test]
+async fn whatever_the_store_writes_it_reads_back() {
+    // A kernel bound above the ceiling, as a misconfigured engine would have: the last
+    // check before the store still refuses what it could not read back.
+    let mut config = EngineConfig::default();
+    config.limits.data_depth_max = 1_000;
+    let store = Arc::new(MemoryStore::new());
+    let (engine, _) = engine_on(store.clone(), config);
+    engine.register(sequence("seq", 1)).await.unwrap();
+    let deep = (0..130).fold(json!(1), |value, _| json!([value]));
+    let error = engine
+        .launch("seq", None, json!({"deep": deep}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, EngineError::TooDeep { max: 127, .. }),
+        "{error}"
+    );
+    assert!(store.cases().unwrap().is_empty());
+    let shallow = (0..100).fold(json!(1), |value, _| json!([value]));
+    let case = engine
+        .launch("seq", None, json!({"deep": shallow}))
+        .await
+        .unwrap()
+        .id;
+    drop(engine);
+    let (engine, _) = engine_on(store, config);
+    assert_eq!(engine.case(case).await.unwrap().state, CaseState::Running);
 }

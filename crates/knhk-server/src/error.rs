@@ -104,6 +104,8 @@ fn command_status(error: &CommandError) -> (StatusCode, &'static str) {
         CommandError::UnknownNetInstance(_) => (S::NOT_FOUND, "net_instance_not_found"),
         CommandError::UnknownTask { .. } => (S::NOT_FOUND, "task_not_found"),
         CommandError::InstanceCount { .. } => (S::UNPROCESSABLE_ENTITY, "instance_count"),
+        CommandError::DataTooDeep { .. } => (S::UNPROCESSABLE_ENTITY, "data_too_deep"),
+        CommandError::ExpressionLibrary { .. } => (S::INTERNAL_SERVER_ERROR, "internal"),
         _ => (S::CONFLICT, "invalid_state"),
     }
 }

@@ -66,12 +66,13 @@ pub(crate) fn shown(text: &str) -> String {
     }
 }
 
-/// TEMPORARY until knhk-model's name rule lands: a worker, participant or identity name.
+/// A worker, participant, signal or identity name: not empty, and an identifier by the
+/// model's rule (at most 256 bytes, no control characters).
 pub(crate) fn check_name(text: &str) -> Result<(), String> {
-    if text.is_empty() || text.len() > 256 || text.chars().any(char::is_control) {
-        return Err("must be 1 to 256 bytes without control characters".to_owned());
+    if text.is_empty() {
+        return Err("is empty".to_owned());
     }
-    Ok(())
+    knhk_model::check_name(text, knhk_model::ID_BYTES_MAX).map_err(|problem| problem.to_string())
 }
 
 /// A worker, participant or signal name from a request, checked: 400 naming the

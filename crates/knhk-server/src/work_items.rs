@@ -277,7 +277,8 @@ pub(crate) async fn complete(
     headers: HeaderMap,
     payload: Result<Bytes, BytesRejection>,
 ) -> Result<Json<OneWorkItem>, ApiError> {
-    let request: CompleteBody = body::json(&headers, payload, state.config.data_depth_max + 2)?;
+    // `{"data": output}`: the output may be as deep as case data.
+    let request: CompleteBody = body::json(&headers, payload, state.config.data_depth_max + 1)?;
     let output = request
         .data
         .unwrap_or_else(|| Value::Object(Default::default()));

@@ -176,7 +176,7 @@ pub(crate) struct Limits {
     pub(crate) body_max_bytes: usize,
     /// The most elements (tasks, conditions, flows, variables) in one specification.
     pub(crate) spec_elements_max: usize,
-    /// The deepest nesting of case data (at most [`DATA_DEPTH_CAP`]).
+    /// The deepest nesting of case data (at most `knhk_kernel::Limits::DATA_DEPTH_CEILING`).
     pub(crate) data_depth_max: usize,
     /// The most items in one page of a list.
     pub(crate) page_max: usize,
@@ -194,7 +194,7 @@ pub(crate) struct Limits {
 
 /// The largest `limits.data_depth_max`: the store's records wrap case data in about ten
 /// levels of their own, and serde_json reads at most 127 (`knhk_kernel::Limits`).
-pub(crate) const DATA_DEPTH_CAP: usize = 100;
+const DATA_DEPTH_CAP: usize = knhk_kernel::Limits::DATA_DEPTH_CEILING as usize;
 
 impl Default for Limits {
     fn default() -> Limits {

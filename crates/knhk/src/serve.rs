@@ -47,7 +47,7 @@ pub(crate) struct ServeOptions {
 impl From<&crate::config::Config> for ServeOptions {
     fn from(config: &crate::config::Config) -> ServeOptions {
         let limits = &config.limits;
-        let engine = EngineConfig {
+        let mut engine = EngineConfig {
             page_max: limits.page_max,
             spec_caps: SpecCaps {
                 specs_max: limits.specs_max,
@@ -56,7 +56,8 @@ impl From<&crate::config::Config> for ServeOptions {
             lease_max_ms: u64::try_from(limits.lease_max_ms).unwrap_or(u64::MAX),
             ..EngineConfig::default()
         };
-        // MERGE: engine.limits.data_depth_max = u32::try_from(limits.data_depth_max).unwrap_or(u32::MAX);
+        // Checked against the kernel's ceiling (100) by the configuration.
+        engine.limits.data_depth_max = u32::try_from(limits.data_depth_max).unwrap_or(u32::MAX);
         ServeOptions {
             listen: config.listen,
             storage: config.storage.clone(),

@@ -225,7 +225,7 @@ fn issue_9_data_cannot_grow_deeper_than_the_store_reads_back() {
             .0,
         200
     );
-    let output = json!({"data": {"x": nested(20, json!(1))}});
+    let output = json!({"data": {"x": nested(30, json!(1))}});
     let (status, body) = server.post(&format!("/work-items/{item}/complete"), output);
     assert_eq!(
         (status, body["error"]["code"].as_str()),

@@ -613,6 +613,12 @@ impl Case {
                     "gave {}, not a boolean",
                     excerpt(&other.to_string())
                 ))),
+                Err(e @ knhk_model::ExprError::Internal { .. }) => Err(CommandError::expression(
+                    &net.id,
+                    &task.id,
+                    &format!("predicate of flow {} -> {}", task.id, branch.target),
+                    e,
+                )),
                 Err(e) => Err(error(e.to_string())),
             }
         };

@@ -645,6 +645,20 @@ pub enum CommandError {
         /// What went wrong.
         message: String,
     },
+    /// The expression library failed in itself (it panicked, and the panic was
+    /// caught) on one of a task's expressions or predicates: nothing the command can
+    /// correct. The runtime fails the case with this reason.
+    #[error("net `{net}`: task `{task}`: {what}: {message}")]
+    ExpressionLibrary {
+        /// The net.
+        net: String,
+        /// The task.
+        task: String,
+        /// Which expression.
+        what: String,
+        /// What the library said.
+        message: String,
+    },
     /// Subnets nest deeper than [`Limits::subnet_depth_max`].
     #[error("task `{task}`: subnets nest deeper than {depth_max}")]
     SubnetDepth {
@@ -681,11 +695,21 @@ fn in_task(task: &Option<String>) -> String {
 
 impl CommandError {
     pub(crate) fn expression(net: &str, task: &str, what: &str, error: ExprError) -> Self {
-        CommandError::Expression {
-            net: net.to_owned(),
-            task: task.to_owned(),
-            what: what.to_owned(),
-            message: error.to_string(),
+        let (net, task, what) = (net.to_owned(), task.to_owned(), what.to_owned());
+        let message = error.to_string();
+        match error {
+            ExprError::Internal { .. } => CommandError::ExpressionLibrary {
+                net,
+                task,
+                what,
+                message,
+            },
+            _ => CommandError::Expression {
+                net,
+                task,
+                what,
+                message,
+            },
         }
     }
 }

@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use knhk_expr::CelEvaluator;
-use knhk_kernel::{CaseState, Command, Event, Limits, WorkItemId};
+use knhk_kernel::{CaseState, Command, CommandError, Event, Limits, WorkItemId};
 use knhk_model::{Evaluator, ValidSpec};
 use serde_json::Value;
 
@@ -530,6 +530,15 @@ impl Engine {
         match self.act_locked(&mut slot, action).await {
             Ok(_) => Ok(true),
             Err(e @ (EngineError::Commit(_) | EngineError::Store(_))) => Err(e),
+            // A panic: the case has been failed already.
+            Err(EngineError::Internal { .. }) => Ok(true),
+            Err(EngineError::Command { source, .. }) if fails_the_case(&source) => {
+                // Nobody sent this command who could correct it: the case fails, with
+                // the reason, rather than keep a timer that can never fire.
+                let reason = format!("the timer of work item {}: {source}", item.work_item.0);
+                self.fail_case(&mut slot, reason).await?;
+                Ok(true)
+            }
             Err(_) => {
                 // Overtaken since the index was read: the item ended or was released, or
                 // the case stopped running. In a running case, a timer its item no longer
@@ -550,8 +559,44 @@ impl Engine {
         self.act_locked(&mut slot, action).await
     }
 
-    /// Applies `action` to a locked slot and commits it.
+    /// Applies `action` to a locked slot and commits it. When something fails in itself
+    /// on the way (a panic in the kernel or a library, the expression library's own
+    /// error), the case is failed with the reason, durably, and the caller gets
+    /// [`EngineError::Internal`]: retrying would only meet the same failure.
     async fn act_locked(&self, slot: &mut Slot, action: Action) -> Result<Vec<Event>, EngineError> {
+        let reason = match self.commit_action(slot, action).await {
+            Err(EngineError::Internal { message, .. }) => message,
+            Err(EngineError::Command { source, .. })
+                if matches!(*source, CommandError::ExpressionLibrary { .. }) =>
+            {
+                source.to_string()
+            }
+            other => return other,
+        };
+        self.fail_case(slot, reason.clone()).await?;
+        Err(EngineError::Internal {
+            case: slot.id,
+            message: reason,
+        })
+    }
+
+    /// Fails the case of a locked slot with `reason` (a [`Command::FailCase`] like any
+    /// other command, so that replay repeats it).
+    async fn fail_case(&self, slot: &mut Slot, reason: String) -> Result<(), EngineError> {
+        tracing::error!(case = slot.id.0, %reason, "case failed");
+        let action = Action::Command {
+            command: Command::FailCase { message: reason },
+            worker: None,
+        };
+        self.commit_action(slot, action).await.map(drop)
+    }
+
+    /// Applies `action` to a locked slot and commits it, as it is.
+    async fn commit_action(
+        &self,
+        slot: &mut Slot,
+        action: Action,
+    ) -> Result<Vec<Event>, EngineError> {
         let at_ms = self.inner.clock.now_ms();
         let events = self.apply(slot, &action, at_ms)?;
         let entry = Entry {
@@ -1110,6 +1155,22 @@ fn describe(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Whether a kernel refusal of a command the engine itself sent (a timer's) means the
+/// case cannot go on: running its net failed, as opposed to the command having been
+/// overtaken (the item ended, the case stopped).
+fn fails_the_case(error: &CommandError) -> bool {
+    matches!(
+        error,
+        CommandError::Predicate { .. }
+            | CommandError::Expression { .. }
+            | CommandError::ExpressionLibrary { .. }
+            | CommandError::DataTooDeep { .. }
+            | CommandError::InvalidOutput { .. }
+            | CommandError::InstanceCount { .. }
+            | CommandError::SubnetDepth { .. }
+    )
 }
 
 /// Whether `error` is the store failing to write (as opposed to refusing a write).
