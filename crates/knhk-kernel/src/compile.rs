@@ -450,9 +450,8 @@ fn compile_net(
         let trigger_place = triggers.iter().find(|(t, _)| *t == i).map(|(_, p)| *p);
         let mut preset_places = presets[i].clone();
         preset_places.sort();
-        let mut preset = Bitset::new(place_count);
+        let preset = Bitset::from_members(preset_places.iter().map(|p| p.0 as usize));
         for p in &preset_places {
-            preset.insert(p.0 as usize);
             consumers[p.0 as usize].push(ix);
         }
         let task_err = |what: String| {
@@ -493,15 +492,16 @@ fn compile_net(
                 default: flow.default || single,
             });
         }
-        let mut cancel_places = Bitset::new(place_count);
+        let mut cancelled = Vec::new();
         let mut cancel_tasks = Vec::new();
         for member in &task.cancellation_set {
             if let Some(t) = task_ids.get(member) {
                 cancel_tasks.push(*t);
             } else if let Some(p) = place_ids.get(member) {
-                cancel_places.insert(p.0 as usize);
+                cancelled.push(p.0 as usize);
             }
         }
+        let cancel_places = Bitset::from_members(cancelled.iter().copied());
         let mut compile_all = |mappings: &[knhk_model::Mapping], kind: &str| {
             mappings
                 .iter()

@@ -110,6 +110,10 @@ pub(crate) async fn register(
     ))
 }
 
+/// The most errors, and warnings, a registration's answer lists (`details.errors_total`
+/// and `warnings_total` count them all).
+const FINDINGS_SHOWN: usize = 100;
+
 /// Reads and verifies `text` on the blocking pool, at most
 /// [`ApiConfig::registrations_max`] at a time: the size limit first, then the
 /// verification, whose soundness exploration is cut short (a warning) once it has run
@@ -176,28 +180,37 @@ async fn check(
             ),
         ));
     }
-    // A finding serializes with its rule, net, element and message.
-    let findings =
-        |list: &[knhk_verify::Finding]| -> Vec<Value> { list.iter().map(|f| json!(f)).collect() };
+    // A finding serializes with its rule, net, element and message. A broken net of
+    // tens of thousands of elements has as many findings: the first ones tell the story,
+    // and the counts the rest.
+    let findings = |list: &[knhk_verify::Finding]| -> Vec<Value> {
+        list.iter().take(FINDINGS_SHOWN).map(|f| json!(f)).collect()
+    };
     let warnings = findings(&checked.report.warnings);
+    let report = &checked.report;
     let Some(valid) = checked.valid() else {
-        let errors = findings(&checked.report.errors);
+        let details = json!({
+            "format": checked.format,
+            "errors": findings(&report.errors),
+            "warnings": warnings,
+            "errors_total": report.errors.len(),
+            "warnings_total": report.warnings.len(),
+        });
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_specification",
             format!(
                 "the specification has {} error{}: {}",
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" },
-                checked
-                    .report
+                report.errors.len(),
+                if report.errors.len() == 1 { "" } else { "s" },
+                report
                     .errors
                     .first()
                     .map(ToString::to_string)
                     .unwrap_or_default()
             ),
         )
-        .with_details(json!({"format": checked.format, "errors": errors, "warnings": warnings})));
+        .with_details(details));
     };
     check_initial_values(&valid, config.data_depth_max)?;
     Ok((valid, warnings))

@@ -380,6 +380,19 @@ fn issue_9_registration_runs_beside_health_not_in_its_way() {
             _ => panic!("{status}: {body}"),
         }
     }
+    // A broken net of thousands of elements: the answer lists the first findings and
+    // counts them all, rather than growing with the net.
+    let loose: Vec<Value> = (0..3_000)
+        .map(|k| json!({"id": format!("loose-{k}"), "kind": "atomic"}))
+        .collect();
+    let broken = json!({"id": "broken", "root_net": "main", "nets": [{
+        "id": "main", "input_condition": {"id": "i"}, "output_condition": {"id": "o"},
+        "tasks": loose, "flows": [{"from": "i", "to": "o"}]}]});
+    let (status, body) = server.post("/workflows", json!({"spec": broken}));
+    assert_eq!(status, 422, "{body}");
+    let details = &body["error"]["details"];
+    assert_eq!(details["errors"].as_array().unwrap().len(), 100);
+    assert!(details["errors_total"].as_u64().unwrap() >= 3_000, "{details}");
     // 100,000 tasks (about 7 MB): refused for its size, before any verification.
     let tasks: Vec<Value> = (0..100_000)
         .map(|k| json!({"id": format!("task-number-{k}"), "kind": "atomic"}))
