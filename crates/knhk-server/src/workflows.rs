@@ -57,48 +57,8 @@ pub(crate) async fn register(
     let format = body::content_type(&headers)
         .and_then(knhk_ingest::detect_content_type)
         .ok_or_else(|| body::unsupported(&headers, accepted))?;
-    let text = match format {
-        Format::Json => {
-            // The specification's own text is handed to the reader as it came: parsing
-            // it into a value first, only to print it again, would read it twice.
-            let bytes = body::bytes(payload)?;
-            let shape = |detail: String| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_body",
-                    format!("the body must be {{\"spec\": <specification>}} ({detail})"),
-                )
-            };
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Err(shape("it is empty".to_owned()));
-            }
-            let request: RegisterBody = serde_json::from_slice(&bytes).map_err(|e| {
-                if e.classify() == serde_json::error::Category::Data {
-                    shape(e.to_string())
-                } else {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_json",
-                        format!("body is not JSON: {e}"),
-                    )
-                }
-            })?;
-            request.spec.get().to_owned()
-        }
-        Format::Turtle | Format::Yawl => {
-            let bytes = body::bytes(payload)?;
-            String::from_utf8(bytes.to_vec()).map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_body",
-                    format!("body is not UTF-8: {e}"),
-                )
-            })?
-        }
-    };
-    let valid = check(&state, format, text).await?;
-    let warnings = valid.1;
-    let valid = valid.0;
+    let bytes = body::bytes(payload)?;
+    let (valid, warnings) = check(&state, format, bytes).await?;
     let version = engine.register(valid).await?;
     Ok((
         StatusCode::CREATED,
@@ -110,18 +70,55 @@ pub(crate) async fn register(
     ))
 }
 
+/// The specification's text in a registration's body: the value of `spec` for JSON
+/// (handed to the reader as it came: parsing it into a value first, only to print it
+/// again, would read it twice), the whole body for Turtle and YAWL XML.
+fn spec_text(format: Format, bytes: &[u8]) -> Result<String, ApiError> {
+    if format != Format::Json {
+        return String::from_utf8(bytes.to_vec()).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("body is not UTF-8: {e}"),
+            )
+        });
+    }
+    let shape = |detail: String| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            format!("the body must be {{\"spec\": <specification>}} ({detail})"),
+        )
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(shape("it is empty".to_owned()));
+    }
+    let request: RegisterBody = serde_json::from_slice(bytes).map_err(|e| {
+        if e.classify() == serde_json::error::Category::Data {
+            shape(e.to_string())
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("body is not JSON: {e}"),
+            )
+        }
+    })?;
+    Ok(request.spec.get().to_owned())
+}
+
 /// The most errors, and warnings, a registration's answer lists (`details.errors_total`
 /// and `warnings_total` count them all).
 const FINDINGS_SHOWN: usize = 100;
 
-/// Reads and verifies `text` on the blocking pool, at most
+/// Reads and verifies the body `bytes` on the blocking pool, at most
 /// [`ApiConfig::registrations_max`] at a time: the size limit first, then the
 /// verification, whose soundness exploration is cut short (a warning) once it has run
 /// for [`ApiConfig::verify_time_max`]. Returns the valid specification and the warnings.
 async fn check(
     state: &AppState,
     format: Format,
-    text: String,
+    bytes: Bytes,
 ) -> Result<(knhk_model::ValidSpec, Vec<Value>), ApiError> {
     let config = state.config;
     let permit = tokio::time::timeout(
@@ -151,7 +148,10 @@ async fn check(
     };
     let mut work = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        knhk_ingest::check(format, &text, "http://knhk.invalid/workflows/", &options)
+        let text = spec_text(format, &bytes)?;
+        let checked = knhk_ingest::check(format, &text, "http://knhk.invalid/workflows/", &options);
+        let valid = checked.valid();
+        Ok::<_, ApiError>((checked, valid))
     });
     let checked = match tokio::time::timeout(config.verify_time_max, &mut work).await {
         Ok(done) => done,
@@ -162,13 +162,13 @@ async fn check(
             work.await
         }
     };
-    let checked = checked.map_err(|e| {
+    let (checked, valid) = checked.map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             format!("verification failed: {e}"),
         )
-    })?;
+    })??;
     if let Some(too_large) = checked.too_large {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -188,7 +188,7 @@ async fn check(
     };
     let warnings = findings(&checked.report.warnings);
     let report = &checked.report;
-    let Some(valid) = checked.valid() else {
+    let Some(valid) = valid else {
         let details = json!({
             "format": checked.format,
             "errors": findings(&report.errors),

@@ -392,7 +392,10 @@ fn issue_9_registration_runs_beside_health_not_in_its_way() {
     assert_eq!(status, 422, "{body}");
     let details = &body["error"]["details"];
     assert_eq!(details["errors"].as_array().unwrap().len(), 100);
-    assert!(details["errors_total"].as_u64().unwrap() >= 3_000, "{details}");
+    assert!(
+        details["errors_total"].as_u64().unwrap() >= 3_000,
+        "{details}"
+    );
     // 100,000 tasks (about 7 MB): refused for its size, before any verification.
     let tasks: Vec<Value> = (0..100_000)
         .map(|k| json!({"id": format!("task-number-{k}"), "kind": "atomic"}))
