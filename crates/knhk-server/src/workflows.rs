@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::error::ErrorBody;
 use crate::ids::PathParams;
+use crate::openapi::{EngineErrors, Internal, RequestTimeout};
 use crate::{ApiError, AppState, body};
 
 /// A registered specification version.
@@ -38,14 +40,42 @@ pub(crate) struct RegisterBody {
 }
 
 /// Registers a specification: JSON (`{"spec": ...}`), Turtle (`text/turtle`) or YAWL XML
-/// (`application/xml`). A specification with errors is refused with every error.
-#[utoipa::path(post, path = "/workflows", tag = "workflows",
-    request_body(content = RegisterBody, description = "JSON; or the text of a Turtle or YAWL XML document"),
+/// (`application/xml`, `text/xml`, `application/yawl+xml`). A specification with errors
+/// is refused with every error.
+///
+/// Registering the latest version's text again returns that version.
+#[utoipa::path(post, path = "/workflows", tag = "workflows", operation_id = "workflows_register",
+    request_body(
+        description = "the specification: in knhk's JSON format inside `{\"spec\": ...}`, or \
+            the text of a Turtle or YAWL XML document",
+        content(
+            (RegisterBody = "application/json"),
+            (String = "text/turtle"),
+            (String = "application/xml"),
+            (String = "text/xml"),
+            (String = "application/yawl+xml"),
+        )
+    ),
     responses(
-        (status = 201, body = Registered),
-        (status = 413, description = "body or specification too large"),
-        (status = 415, description = "not JSON, Turtle or YAWL XML"),
-        (status = 422, description = "the specification has errors; `details.errors` lists them"),
+        (status = 201, description = "registered (or the latest version, if the text is \
+            unchanged)", body = Registered),
+        (status = 400, description = "`invalid_json`: a JSON body that is not JSON; \
+            `invalid_body`: a Turtle or XML body that is not UTF-8", body = ErrorBody),
+        (status = 408, response = RequestTimeout),
+        (status = 409, description = "`spec_limit_reached`: at most `limits.specs_max` \
+            specifications, or `limits.spec_versions_max` versions of one, may be stored", body = ErrorBody),
+        (status = 413, description = "`body_too_large`: the body is over \
+            `limits.body_max_bytes`; `specification_too_large`: more elements than \
+            `limits.spec_elements_max`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: a content type other than \
+            those of the request body", body = ErrorBody),
+        (status = 422, description = "`invalid_specification`: the specification has errors \
+            (`details.errors` has every one, with `details.warnings`); `invalid_body`: the JSON \
+            is not `{\"spec\": ...}`; `data_too_deep`: a variable's initial value nests deeper \
+            than `limits.data_depth_max`", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, description = "`not_ready`: the engine is still recovering; `busy`: \
+            `registrations_max` registrations are being verified, and no turn came in time", body = ErrorBody),
     ))]
 pub(crate) async fn register(
     State(state): State<AppState>,
@@ -247,8 +277,11 @@ pub(crate) struct WorkflowList {
 }
 
 /// Lists every registered specification version.
-#[utoipa::path(get, path = "/workflows", tag = "workflows",
-    responses((status = 200, body = WorkflowList)))]
+#[utoipa::path(get, path = "/workflows", tag = "workflows", operation_id = "workflows_list",
+    responses(
+        (status = 200, description = "every registered version", body = WorkflowList),
+        EngineErrors,
+    ))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<WorkflowList>, ApiError> {
     let workflows = state
         .engine()?
@@ -266,15 +299,27 @@ pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<WorkflowL
 
 /// `?version=` of `GET /workflows/{spec_id}`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct VersionQuery {
     /// A version; the latest without.
+    #[param(minimum = 1, maximum = 18446744073709551615_u64, nullable = false)]
     version: Option<u64>,
 }
 
 /// A specification in knhk's JSON format (its latest version, or `?version=`).
-#[utoipa::path(get, path = "/workflows/{spec_id}", tag = "workflows",
-    params(("spec_id" = String, Path, description = "the specification's id"), VersionQuery),
-    responses((status = 200, description = "the JSON specification"), (status = 404, description = "no such specification")))]
+#[utoipa::path(get, path = "/workflows/{spec_id}", tag = "workflows", operation_id = "workflows_get",
+    params(("spec_id" = String, Path, min_length = 1, description = "the specification's id"), VersionQuery),
+    responses(
+        (status = 200, description = "the specification in knhk's JSON format \
+            (docs/spec-format.md)", body = Object),
+        (status = 400, description = "`invalid_request`: `version` is not a number; \
+            `invalid_path`: the path does not decode as UTF-8", body = ErrorBody),
+        (status = 404, description = "`spec_not_found`: no such specification, or no such \
+            version", body = ErrorBody),
+        (status = 409, description = "`specification_unavailable`: this stored version no \
+            longer loads (see `/ready`)", body = ErrorBody),
+        EngineErrors,
+    ))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     PathParams(spec_id): PathParams<String>,
