@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Schemathesis against the live server: the OpenAPI document (GET /openapi.json) must
-# describe exactly what the server answers. Two runs, each on a fresh server with a
-# temporary data directory on a free loopback port, seeded with a few specifications and
-# cases (so that ids exist), and each with every check of Schemathesis and a fixed seed:
+# describe exactly what the server answers. Three runs on two fresh servers, each with
+# a temporary data directory on a free loopback port and seeded with a few
+# specifications and cases (so that ids exist); every run with every check of
+# Schemathesis and a fixed seed:
 #
 #   open    no tokens file: the API is open (.ci/schemathesis/open.toml)
 #   tokens  a tokens file and an admin's token (.ci/schemathesis/tokens.toml), so that
 #           the 401 answers are exercised
+#   reader  the same server with a reader's token (.ci/schemathesis/reader.toml), so
+#           that the 403 answers are exercised
 #
-# Both also read .ci/schemathesis/common.toml, where the seed, the dictionaries of
+# Each also reads .ci/schemathesis/common.toml, where the seed, the dictionaries of
 # seeded ids and the per-operation settings are.
 #
 # Any failure fails the script. Needs `schemathesis` (.ci/requirements.txt), `curl` and
@@ -54,6 +57,7 @@ start_server() {
         KNHK_LOG_LEVEL=warn "$@" "$bin" >"$work/$name/server.log" 2>&1 &
     pids+=($!)
     url=http://$address
+    server_log=$work/$name/server.log
     for _ in $(seq 600); do
         if [[ $(curl -s -o /dev/null -w '%{http_code}' "$url/ready") == 200 ]]; then
             return
@@ -114,7 +118,7 @@ seed() {
     call POST /cases '{"spec_id": "wcp-15-mi-without-a-priori-run-time-knowledge"}' # 10
     call POST /work-items/10-1/start '{}'
     call POST /work-items/10-1/complete '{"data": {"items": [1, 2]}}'
-    call POST /work-items/10-2/start '{}'     # busy: instances 10-3, 10-4 enabled
+    call POST /work-items/10-2/start '{}'     # busy: 10-2 started, 10-3 enabled
     call POST /cases '{"spec_id": "wcp-24-persistent-trigger"}' # 11
     call POST /cases/11/signals/truck_arrived
 }
@@ -132,7 +136,7 @@ run() {
     [[ -n ${auth:-} ]] && args+=(-H "Authorization: Bearer $auth")
     if ! schemathesis "${args[@]}" | tee "$work/$1.out"; then
         echo "schemathesis.sh: the $1 run failed; server log:" >&2
-        tail -n 50 "$work/$1/server.log" >&2
+        tail -n 50 "$server_log" >&2
         exit 1
     fi
     # "N generated, N passed[, N skipped]": the test cases this run sent.
@@ -149,15 +153,29 @@ start_server open
 seed
 run open
 
+# `token ROLE`: a new token of ROLE, whose entry goes into the tokens file (which holds
+# only its hash).
+token() {
+    local token hash
+    read -r token hash < <("$bin" token new --identity "ci-$1" --role "$1" --json |
+        python3 -c 'import json, sys; t = json.load(sys.stdin); print(t["token"], t["sha256"])')
+    printf '[[token]]\nidentity = "ci-%s"\nrole = "%s"\nsha256 = "%s"\n' "$1" "$1" "$hash" \
+        >>"$work/tokens.toml"
+    echo "$token"
+}
+
 # An admin's token, so that every operation is allowed; the run's probes without it and
-# with a wrong one check the 401s. The file holds only the token's hash.
-read -r auth hash < <("$bin" token new --identity ci --role admin --json |
-    python3 -c 'import json, sys; t = json.load(sys.stdin); print(t["token"], t["sha256"])')
-printf '[[token]]\nidentity = "ci"\nrole = "admin"\nsha256 = "%s"\n' "$hash" >"$work/tokens.toml"
+# with a wrong one check the 401s. Then, on the same server, a reader's, so that every
+# operation that changes something answers 403.
+admin=$(token admin)
+reader=$(token reader)
 chmod 600 "$work/tokens.toml"
+auth=$admin
 start_server tokens KNHK_API_TOKENS_FILE="$work/tokens.toml"
 seed
 run tokens
+auth=$reader
+run reader
 
-# The plain closing line CI reads: test cases sent and passed, over both runs.
+# The plain closing line CI reads: test cases sent and passed, over every run.
 echo "schemathesis: $passed passed, 0 failed"

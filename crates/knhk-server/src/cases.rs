@@ -650,3 +650,59 @@ pub(crate) async fn add_instance(
     let reply = case_command(&state, &case_id, command).await?;
     Ok((StatusCode::CREATED, reply))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use knhk_kernel::{NetInstanceId, StuckPlace, WorkItemId};
+    use serde_json::json;
+
+    use super::*;
+
+    /// The API's own types for a case's state and reason serialize exactly as the
+    /// kernel's do (the wire format predates them), so that the document, derived from
+    /// them, describes what was always sent.
+    #[test]
+    fn reasons_serialize_as_the_kernel_writes_them() {
+        let item = WorkItemId(3);
+        let reasons = [
+            FailReason::WorkItemReleased { work_item: item },
+            FailReason::WorkItemSuspended { work_item: item },
+            FailReason::WorkItemResumed { work_item: item },
+            FailReason::WorkItemFailed {
+                work_item: item,
+                task: "A".to_owned(),
+                message: "no stock".to_owned(),
+            },
+            FailReason::StepBudgetExhausted { steps: 9 },
+        ];
+        for reason in &reasons {
+            let ours = serde_json::to_value(FailReasonBody::from(reason)).unwrap();
+            assert_eq!(ours, serde_json::to_value(reason).unwrap());
+        }
+        let stuck = vec![StuckPlace {
+            net_instance: NetInstanceId(2),
+            net: "top".into(),
+            place: "c1".into(),
+            tokens: 1,
+        }];
+        let state = CaseState::Deadlocked {
+            stuck: stuck.clone(),
+        };
+        let view = CaseView {
+            id: knhk_runtime::CaseId(7),
+            spec: knhk_runtime::SpecRef {
+                id: "s".to_owned(),
+                version: 1,
+            },
+            state: state.clone(),
+            data: json!({}),
+            launched_at_ms: 1,
+            updated_at_ms: 2,
+        };
+        let body = serde_json::to_value(CaseBody::from(view)).unwrap();
+        assert_eq!(body["reason"], serde_json::to_value(&stuck).unwrap());
+        assert_eq!(body["state"], json!(state.name()));
+    }
+}

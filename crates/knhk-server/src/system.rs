@@ -46,8 +46,10 @@ pub(crate) struct Ready {
     warnings: Vec<String>,
 }
 
-/// The store is open, recovery is done and the store can write: 200, else 503
-/// (`not_ready` while recovering, `store_unavailable` while writes fail, with the cause).
+/// The engine takes requests: its store is open and writes, and recovery is done.
+///
+/// 503 otherwise: `not_ready` while recovering, `store_unavailable` while writes fail
+/// (with the cause).
 #[utoipa::path(get, path = "/ready", tag = "system", operation_id = "ready",
     responses(
         (status = 200, description = "the engine takes requests", body = Ready),

@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::{Extension, Json};
 use knhk_kernel::{Command, WorkItemId, WorkItemStatus};
-use knhk_runtime::{CaseId, ClaimTarget, Resourcing, WorkItemQuery, WorkItemView};
+use knhk_runtime::{CaseId, ClaimTarget, Lease, Resourcing, WorkItemQuery, WorkItemView};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -77,6 +77,15 @@ pub(crate) struct LeaseBody {
     until_ms: u64,
 }
 
+impl From<Lease> for LeaseBody {
+    fn from(lease: Lease) -> LeaseBody {
+        LeaseBody {
+            worker: lease.worker,
+            until_ms: lease.until_ms,
+        }
+    }
+}
+
 /// Who a work item is for: `to` says which way it is assigned.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "to")]
@@ -143,10 +152,7 @@ impl From<WorkItemView> for WorkItemBody {
             task_id: view.task.to_string(),
             status: view.status.into(),
             data: view.data,
-            lease: view.lease.map(|lease| LeaseBody {
-                worker: lease.worker,
-                until_ms: lease.until_ms,
-            }),
+            lease: view.lease.map(LeaseBody::from),
             resourcing: view.resourcing.into(),
             net_instance: view.net_instance.0,
             enabled_at_ms: view.enabled_at_ms,
@@ -641,4 +647,51 @@ pub(crate) async fn claim(
         work_items: claimed.into_iter().map(WorkItemBody::from).collect(),
         next: None,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The API's own types for a work item's lease and resourcing serialize exactly as
+    /// the runtime's do (the wire format predates them).
+    #[test]
+    fn leases_and_resourcing_serialize_as_the_runtime_writes_them() {
+        for resourcing in [
+            Resourcing::Unassigned,
+            Resourcing::Offered {
+                participants: vec!["ann".to_owned(), "bo".to_owned()],
+            },
+            Resourcing::Allocated {
+                participant: "ann".to_owned(),
+            },
+        ] {
+            let runtime = serde_json::to_value(&resourcing).unwrap();
+            let ours = serde_json::to_value(ResourcingBody::from(resourcing)).unwrap();
+            assert_eq!(ours, runtime);
+        }
+        let lease = Lease {
+            worker: "robot".to_owned(),
+            until_ms: 5,
+        };
+        let runtime = serde_json::to_value(&lease).unwrap();
+        assert_eq!(
+            serde_json::to_value(LeaseBody::from(lease)).unwrap(),
+            runtime
+        );
+        for status in [
+            WorkItemStatus::Enabled,
+            WorkItemStatus::Withdrawn,
+            WorkItemStatus::Suspended,
+        ] {
+            let ours = serde_json::to_value(WorkItemStatusName::from(status)).unwrap();
+            assert_eq!(ours, serde_json::to_value(status).unwrap());
+            assert_eq!(
+                WorkItemStatus::from(WorkItemStatusName::from(status)),
+                status
+            );
+        }
+    }
 }

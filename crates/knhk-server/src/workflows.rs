@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ErrorBody;
 use crate::ids::PathParams;
-use crate::openapi::{EngineErrors, Internal, RequestTimeout};
+use crate::openapi::{EngineErrors, Internal, NotReady, RequestTimeout};
 use crate::{ApiError, AppState, body};
 
 /// A registered specification version.
@@ -23,7 +23,8 @@ use crate::{ApiError, AppState, body};
 pub(crate) struct Registered {
     /// The specification's id.
     spec_id: String,
-    /// Its version (the latest one if the text was already registered).
+    /// Its version (the latest one if the text was already registered), from 1.
+    #[schema(minimum = 1)]
     version: u64,
     /// What the importer and the verifier warn about.
     #[schema(value_type = Vec<Object>)]
@@ -39,11 +40,12 @@ pub(crate) struct RegisterBody {
     spec: Box<serde_json::value::RawValue>,
 }
 
-/// Registers a specification: JSON (`{"spec": ...}`), Turtle (`text/turtle`) or YAWL XML
-/// (`application/xml`, `text/xml`, `application/yawl+xml`). A specification with errors
-/// is refused with every error.
+/// Registers a specification, in JSON, Turtle or YAWL XML.
 ///
-/// Registering the latest version's text again returns that version.
+/// JSON comes as `{"spec": ...}` (`application/json`), Turtle as `text/turtle`, YAWL XML
+/// as `application/xml`, `text/xml` or `application/yawl+xml`. A specification with
+/// errors is refused with every error. Registering the latest version's text again
+/// returns that version.
 #[utoipa::path(post, path = "/workflows", tag = "workflows", operation_id = "workflows_register",
     request_body(
         description = "the specification: in knhk's JSON format inside `{\"spec\": ...}`, or \
@@ -261,7 +263,8 @@ fn check_initial_values(spec: &knhk_model::ValidSpec, depth_max: usize) -> Resul
 pub(crate) struct WorkflowSummary {
     /// The id.
     spec_id: String,
-    /// The version.
+    /// The version, from 1.
+    #[schema(minimum = 1)]
     version: u64,
     /// Its name, if it has one.
     name: Option<String>,
@@ -280,7 +283,7 @@ pub(crate) struct WorkflowList {
 #[utoipa::path(get, path = "/workflows", tag = "workflows", operation_id = "workflows_list",
     responses(
         (status = 200, description = "every registered version", body = WorkflowList),
-        EngineErrors,
+        (status = 503, response = NotReady),
     ))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<WorkflowList>, ApiError> {
     let workflows = state

@@ -771,3 +771,27 @@ fn the_checker_refuses_bodies_the_document_refuses() {
         assert!(conforms(&document, &schema, &bad).is_err(), "{bad}");
     }
 }
+
+/// Regression: a listing of one case's work items after another case's item gave the
+/// whole case when that other case came later, though all of its items come before.
+#[tokio::test]
+async fn a_page_of_one_case_after_a_later_case_is_empty() {
+    let api = Api::open();
+    api.post(
+        "/workflows",
+        "/workflows",
+        spec_body("simple-sequence.json"),
+    )
+    .await;
+    let launch = json!({"spec_id": "simple-sequence"});
+    let (_, first) = api.post("/cases", "/cases", launch.clone()).await;
+    let (_, second) = api.post("/cases", "/cases", launch).await;
+    let first = first["case_id"].as_str().unwrap();
+    let second = second["case_id"].as_str().unwrap();
+    let page = |case: &str, after: &str| format!("/work-items?case_id={case}&after={after}-1");
+    let (status, body) = api.get("/work-items", &page(first, second)).await;
+    assert_eq!((status, &body["work_items"]), (200, &json!([])));
+    let (status, body) = api.get("/work-items", &page(second, first)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["work_items"][0]["id"], format!("{second}-1"), "{body}");
+}
