@@ -186,7 +186,7 @@ fn hex_digest(text: &str) -> Option<[u8; 32]> {
 }
 
 /// The role a request needs, by its method and route; `None` for the public routes.
-fn needed(method: &Method, route: &str) -> Option<Role> {
+pub(crate) fn needed(method: &Method, route: &str) -> Option<Role> {
     if matches!(route, "/health" | "/ready") {
         return None;
     }

@@ -122,6 +122,45 @@ pub(crate) fn check_depth(value: &Value, depth_max: usize) -> Result<(), ApiErro
     Ok(())
 }
 
+/// Reads an unsigned integer field of a JSON body as JSON Schema counts integers, which
+/// is what the OpenAPI document's `type: integer` promises: `3`, `3.0` and `3e0` alike. A
+/// fraction, a sign, a number beyond `T` and anything but a number are refused.
+/// (serde refuses `3.0` for a `u64`, so without this a client that writes integers as
+/// floats, as many JSON encoders do, would be refused with data the document accepts.)
+pub(crate) fn integer<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::Deserialize;
+    use serde::de::Error;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    // 2^64: every integral float below it converts to a `u64` exactly.
+    const BEYOND_U64: f64 = 18_446_744_073_709_551_616.0;
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..BEYOND_U64).contains(f))
+            .map(|f| f as u64)
+    });
+    let whole =
+        whole.ok_or_else(|| D::Error::custom(format!("`{number}` is not an unsigned integer")))?;
+    T::try_from(whole).map_err(|_| D::Error::custom(format!("`{number}` is out of range")))
+}
+
+/// [`integer`] for an optional field: absent or null is `None`.
+pub(crate) fn optional_integer<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    /// One integer, read by [`integer`].
+    #[derive(serde::Deserialize)]
+    struct Integer<T: TryFrom<u64>>(#[serde(deserialize_with = "integer")] T);
+    use serde::Deserialize;
+    Ok(Option::<Integer<T>>::deserialize(deserializer)?.map(|Integer(n)| n))
+}
+
 /// A query string read as `T`, or 400 naming the bad parameter.
 pub(crate) fn query<T>(
     query: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use knhk_kernel::{CommandError, LaunchError};
 use knhk_runtime::EngineError;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 /// An error reply.
 #[derive(Debug)]
@@ -44,10 +46,38 @@ impl ApiError {
     }
 }
 
+// The OpenAPI document's `ErrorBody` schema is derived from the very type that is
+// serialized, so the two cannot differ.
+
+/// Every error answer's body: `{"error": {"code", "message", "details"}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    /// The error.
+    error: ErrorDetail,
+}
+
+/// An error: its stable code, a message, and structured details.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorDetail {
+    /// A stable, machine-readable code such as `case_not_found` (docs/api.md lists them).
+    code: &'static str,
+    /// What happened, for people.
+    message: String,
+    /// Structured detail (every finding of a rejected specification, the record at
+    /// which a case was quarantined, ...), or null.
+    #[schema(value_type = Option<Object>, required = true)]
+    details: Value,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body =
-            json!({"error": {"code": self.code, "message": self.message, "details": self.details}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                details: self.details,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

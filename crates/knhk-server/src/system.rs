@@ -6,6 +6,7 @@ use axum::http::{StatusCode, Uri};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::error::ErrorBody;
 use crate::{ApiError, AppState};
 
 /// `GET /health`.
@@ -20,8 +21,8 @@ pub(crate) struct Health {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/health", tag = "system",
-    responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/health", tag = "system", operation_id = "health",
+    responses((status = 200, description = "the process serves", body = Health)))]
 pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
@@ -45,10 +46,17 @@ pub(crate) struct Ready {
     warnings: Vec<String>,
 }
 
-/// The store is open, recovery is done and the store can write: 200, else 503
-/// (`not_ready` while recovering, `store_unavailable` while writes fail, with the cause).
-#[utoipa::path(get, path = "/ready", tag = "system",
-    responses((status = 200, body = Ready), (status = 503, description = "still recovering, or the store cannot write")))]
+/// The engine takes requests: its store is open and writes, and recovery is done.
+///
+/// 503 otherwise: `not_ready` while recovering, `store_unavailable` while writes fail
+/// (with the cause).
+#[utoipa::path(get, path = "/ready", tag = "system", operation_id = "ready",
+    responses(
+        (status = 200, description = "the engine takes requests", body = Ready),
+        (status = 503, description = "`not_ready`: the engine is still opening its store and \
+            recovering cases; `store_unavailable`: the store cannot write (the message says why; \
+            the server retries)", body = ErrorBody),
+    ))]
 pub(crate) async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
     let engine = state.engine()?;
     if let Some(cause) = engine.store_failure() {
@@ -71,11 +79,26 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, 
     }))
 }
 
-/// This API described as OpenAPI 3.
-#[utoipa::path(get, path = "/openapi.json", tag = "system",
-    responses((status = 200, description = "the OpenAPI document")))]
+/// This API described as OpenAPI 3.1.
+#[utoipa::path(get, path = "/openapi.json", tag = "system", operation_id = "openapi",
+    responses((status = 200, description = "this document", body = OpenApiDocument)))]
 pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi())
+}
+
+/// The schema of `GET /openapi.json`'s answer: an OpenAPI document (its fields are
+/// OpenAPI's own).
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "a schema only: the document is utoipa's type")]
+pub(crate) struct OpenApiDocument {
+    /// The OpenAPI version, `3.1.0`.
+    openapi: String,
+    /// Title, version and description of the API.
+    #[schema(value_type = Object)]
+    info: (),
+    /// Every operation, by path.
+    #[schema(value_type = Object)]
+    paths: (),
 }
 
 /// 404 for a path no route has.

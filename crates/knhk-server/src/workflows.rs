@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::error::ErrorBody;
 use crate::ids::PathParams;
+use crate::openapi::{EngineErrors, Internal, NotReady, RequestTimeout};
 use crate::{ApiError, AppState, body};
 
 /// A registered specification version.
@@ -21,7 +23,8 @@ use crate::{ApiError, AppState, body};
 pub(crate) struct Registered {
     /// The specification's id.
     spec_id: String,
-    /// Its version (the latest one if the text was already registered).
+    /// Its version (the latest one if the text was already registered), from 1.
+    #[schema(minimum = 1)]
     version: u64,
     /// What the importer and the verifier warn about.
     #[schema(value_type = Vec<Object>)]
@@ -37,15 +40,44 @@ pub(crate) struct RegisterBody {
     spec: Box<serde_json::value::RawValue>,
 }
 
-/// Registers a specification: JSON (`{"spec": ...}`), Turtle (`text/turtle`) or YAWL XML
-/// (`application/xml`). A specification with errors is refused with every error.
-#[utoipa::path(post, path = "/workflows", tag = "workflows",
-    request_body(content = RegisterBody, description = "JSON; or the text of a Turtle or YAWL XML document"),
+/// Registers a specification, in JSON, Turtle or YAWL XML.
+///
+/// JSON comes as `{"spec": ...}` (`application/json`), Turtle as `text/turtle`, YAWL XML
+/// as `application/xml`, `text/xml` or `application/yawl+xml`. A specification with
+/// errors is refused with every error. Registering the latest version's text again
+/// returns that version.
+#[utoipa::path(post, path = "/workflows", tag = "workflows", operation_id = "workflows_register",
+    request_body(
+        description = "the specification: in knhk's JSON format inside `{\"spec\": ...}`, or \
+            the text of a Turtle or YAWL XML document",
+        content(
+            (RegisterBody = "application/json"),
+            (String = "text/turtle"),
+            (String = "application/xml"),
+            (String = "text/xml"),
+            (String = "application/yawl+xml"),
+        )
+    ),
     responses(
-        (status = 201, body = Registered),
-        (status = 413, description = "body or specification too large"),
-        (status = 415, description = "not JSON, Turtle or YAWL XML"),
-        (status = 422, description = "the specification has errors; `details.errors` lists them"),
+        (status = 201, description = "registered (or the latest version, if the text is \
+            unchanged)", body = Registered),
+        (status = 400, description = "`invalid_json`: a JSON body that is not JSON; \
+            `invalid_body`: a Turtle or XML body that is not UTF-8", body = ErrorBody),
+        (status = 408, response = RequestTimeout),
+        (status = 409, description = "`spec_limit_reached`: at most `limits.specs_max` \
+            specifications, or `limits.spec_versions_max` versions of one, may be stored", body = ErrorBody),
+        (status = 413, description = "`body_too_large`: the body is over \
+            `limits.body_max_bytes`; `specification_too_large`: more elements than \
+            `limits.spec_elements_max`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: a content type other than \
+            those of the request body", body = ErrorBody),
+        (status = 422, description = "`invalid_specification`: the specification has errors \
+            (`details.errors` has every one, with `details.warnings`); `invalid_body`: the JSON \
+            is not `{\"spec\": ...}`; `data_too_deep`: a variable's initial value nests deeper \
+            than `limits.data_depth_max`", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, description = "`not_ready`: the engine is still recovering; `busy`: \
+            `registrations_max` registrations are being verified, and no turn came in time", body = ErrorBody),
     ))]
 pub(crate) async fn register(
     State(state): State<AppState>,
@@ -244,7 +276,8 @@ fn check_initial_values(spec: &knhk_model::ValidSpec, depth_max: usize) -> Resul
 pub(crate) struct WorkflowSummary {
     /// The id.
     spec_id: String,
-    /// The version.
+    /// The version, from 1.
+    #[schema(minimum = 1)]
     version: u64,
     /// Its name, if it has one.
     name: Option<String>,
@@ -260,8 +293,11 @@ pub(crate) struct WorkflowList {
 }
 
 /// Lists every registered specification version.
-#[utoipa::path(get, path = "/workflows", tag = "workflows",
-    responses((status = 200, body = WorkflowList)))]
+#[utoipa::path(get, path = "/workflows", tag = "workflows", operation_id = "workflows_list",
+    responses(
+        (status = 200, description = "every registered version", body = WorkflowList),
+        (status = 503, response = NotReady),
+    ))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<WorkflowList>, ApiError> {
     let workflows = state
         .engine()?
@@ -279,15 +315,27 @@ pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<WorkflowL
 
 /// `?version=` of `GET /workflows/{spec_id}`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct VersionQuery {
     /// A version; the latest without.
+    #[param(minimum = 1, maximum = 18446744073709551615_u64, nullable = false)]
     version: Option<u64>,
 }
 
 /// A specification in knhk's JSON format (its latest version, or `?version=`).
-#[utoipa::path(get, path = "/workflows/{spec_id}", tag = "workflows",
-    params(("spec_id" = String, Path, description = "the specification's id"), VersionQuery),
-    responses((status = 200, description = "the JSON specification"), (status = 404, description = "no such specification")))]
+#[utoipa::path(get, path = "/workflows/{spec_id}", tag = "workflows", operation_id = "workflows_get",
+    params(("spec_id" = String, Path, min_length = 1, description = "the specification's id"), VersionQuery),
+    responses(
+        (status = 200, description = "the specification in knhk's JSON format \
+            (docs/spec-format.md)", body = Object),
+        (status = 400, description = "`invalid_request`: `version` is not a number; \
+            `invalid_path`: the path does not decode as UTF-8", body = ErrorBody),
+        (status = 404, description = "`spec_not_found`: no such specification, or no such \
+            version", body = ErrorBody),
+        (status = 409, description = "`specification_unavailable`: this stored version no \
+            longer loads (see `/ready`)", body = ErrorBody),
+        EngineErrors,
+    ))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     PathParams(spec_id): PathParams<String>,

@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
+use knhk_kernel::WorkItemStatus;
 use knhk_runtime::{Engine, EngineConfig, ManualClock, MemoryStore};
 use knhk_server::{ApiConfig, AppState};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn get(url: &str) -> (u16, Value) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -100,4 +101,103 @@ fn the_openapi_document_describes_every_route() {
     assert_eq!(found, expected);
     // Bodies are described, not just named.
     assert!(document["components"]["schemas"]["LaunchBody"]["properties"]["spec_id"].is_object());
+
+    let mut operation_ids = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let at = format!("{method} {path}");
+            operation_ids.push(operation["operationId"].as_str().unwrap().to_owned());
+            // Every operation but the public two needs a token when there are tokens,
+            // and says what a missing or weak one gets.
+            let public = matches!(path.as_str(), "/health" | "/ready");
+            let security = &operation["security"];
+            if public {
+                assert!(security.is_null(), "{at} is public");
+            } else {
+                assert_eq!(security, &json!([{"bearer": []}]), "{at}");
+                for status in ["401", "403"] {
+                    assert!(operation["responses"][status].is_object(), "{at}: {status}");
+                }
+            }
+            // Every error answer is the one envelope.
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let response = resolve(&document, response);
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty())
+                );
+                if status.starts_with('4') || status.starts_with('5') {
+                    let schema = &response["content"]["application/json"]["schema"];
+                    assert_eq!(
+                        schema,
+                        &json!({"$ref": "#/components/schemas/ErrorBody"}),
+                        "{at}: {status}"
+                    );
+                }
+            }
+            // Path parameters have their shape; the others are in the query, optional.
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                assert!(
+                    path.contains(&format!("{{{name}}}")) == (parameter["in"] == "path"),
+                    "{at}: {name} is in the path iff the path names it"
+                );
+                if parameter["in"] == "path" {
+                    let schema = resolve(&document, &parameter["schema"]);
+                    assert!(
+                        schema["pattern"].is_string() || schema["minLength"] == 1,
+                        "{at}: {name} has no shape"
+                    );
+                } else {
+                    assert_eq!(parameter["in"], "query", "{at}: {name}");
+                    assert_eq!(parameter["required"], false, "{at}: {name}");
+                }
+            }
+        }
+    }
+    let count = operation_ids.len();
+    operation_ids.sort_unstable();
+    operation_ids.dedup();
+    assert_eq!(operation_ids.len(), count, "operation ids are unique");
+    assert_eq!(count, 26);
+    // Every reference resolves.
+    let text = document.to_string();
+    for reference in text.split("\"$ref\":\"").skip(1) {
+        let target = &reference[..reference.find('"').unwrap()];
+        let pointer = target.strip_prefix('#').unwrap();
+        assert!(document.pointer(pointer).is_some(), "{target} resolves");
+    }
+    let schemes = &document["components"]["securitySchemes"]["bearer"];
+    assert_eq!(
+        (&schemes["type"], &schemes["scheme"]),
+        (&json!("http"), &json!("bearer"))
+    );
+    // The enumerations are the engine's and the kernel's.
+    let states = &document["components"]["schemas"]["CaseState"]["enum"];
+    assert_eq!(states, &json!(knhk_runtime::engine::CASE_STATES));
+    let statuses = &document["components"]["schemas"]["WorkItemStatus"]["enum"];
+    let kernel: Vec<Value> = [
+        WorkItemStatus::Enabled,
+        WorkItemStatus::Started,
+        WorkItemStatus::Suspended,
+        WorkItemStatus::Completed,
+        WorkItemStatus::Failed,
+        WorkItemStatus::Cancelled,
+        WorkItemStatus::Withdrawn,
+    ]
+    .iter()
+    .map(|s| serde_json::to_value(s).unwrap())
+    .collect();
+    assert_eq!(statuses, &Value::Array(kernel));
+}
+
+/// `value`, or what its `$ref` points to.
+fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
+    match value["$ref"].as_str() {
+        Some(reference) => document
+            .pointer(reference.strip_prefix('#').unwrap())
+            .unwrap(),
+        None => value,
+    }
 }

@@ -159,6 +159,9 @@ impl WorkItemQuery {
     pub(crate) fn select(&self, slot: &Slot) -> Vec<WorkItemView> {
         let first = match self.after {
             Some(after) if after.case == slot.id => after.work_item.0.checked_add(1),
+            // Every item of this case comes before `after` (a query naming a case can
+            // be asked for the page after another case's item).
+            Some(after) if after.case > slot.id => None,
             _ => Some(0),
         };
         // Nothing follows the largest id.
