@@ -101,6 +101,12 @@ pub(crate) enum FailReasonBody {
         /// The budget.
         steps: u32,
     },
+    /// The engine failed the case: a panic while a command was applied, the expression
+    /// library failing in itself, or a timer whose net could not go on.
+    Aborted {
+        /// Why.
+        message: String,
+    },
 }
 
 impl From<&FailReason> for FailReasonBody {
@@ -127,6 +133,9 @@ impl From<&FailReason> for FailReasonBody {
             FailReason::StepBudgetExhausted { steps } => {
                 FailReasonBody::StepBudgetExhausted { steps: *steps }
             }
+            FailReason::Aborted { message } => FailReasonBody::Aborted {
+                message: message.clone(),
+            },
         }
     }
 }
