@@ -34,6 +34,14 @@
 //! prefix of the source ([`ExprError::source_excerpt`]) and of cel's message. Data is
 //! converted recursively too: its depth is the kernel's to bound (`Limits::data_depth_max`).
 //!
+//! Order: cel keeps maps in hash maps seeded at random, so a comprehension over a map
+//! (`m.map(k, ..)`, `m.filter(k, ..)`, `m.all(k, ..)`) would visit its keys in a different
+//! order from one evaluation to the next, and its `+` would append a map's keys to a list
+//! in that order. Each expression is rewritten at compile time so that comprehensions
+//! visit a map's keys in order and `+` refuses a map, as CEL does (`order.rs`): an
+//! expression gives the same value every time it runs on the same data, as replay
+//! requires.
+//!
 //! Type mapping between JSON and CEL: JSON integers are `int` (or `uint` above
 //! `i64::MAX`), other numbers `double`, arrays `list`, objects `map` with `string` keys.
 //! Results convert back the same way; `bytes`, non-finite doubles and values with no
@@ -61,13 +69,15 @@
 
 mod bounds;
 mod convert;
+mod order;
 
 use std::any::Any;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use cel::{Context, Env, ParseErrors, Program};
+use cel::common::ast::IdedExpr;
+use cel::{Context, Env, ParseErrors};
 use knhk_model::{Evaluator, ExprError, Expression, Scope, excerpt_chars};
 use serde_json::Value;
 
@@ -124,8 +134,10 @@ impl CelEvaluator {
     /// `limits`. Raising them past the defaults risks overflowing the stack of the
     /// threads that compile and evaluate.
     pub fn with_limits(limits: ExprLimits) -> Self {
+        let mut env = Env::stdlib();
+        order::declare(&mut env);
         CelEvaluator {
-            env: Arc::new(Env::stdlib()),
+            env: Arc::new(env),
             limits,
         }
     }
@@ -154,13 +166,15 @@ impl Evaluator for CelEvaluator {
     fn compile(&self, source: &str) -> Result<Arc<dyn Expression>, ExprError> {
         bounds::check(source, self.limits)?;
         let (program, variables) = guard(source, || {
-            let program = self
-                .env
-                .compile(source)
-                .map_err(|errors| ExprError::Parse {
-                    source_text: ExprError::source_excerpt(source),
-                    message: parse_message(&errors),
-                })?;
+            let mut program =
+                self.env
+                    .parser()
+                    .parse(source)
+                    .map_err(|errors| ExprError::Parse {
+                        source_text: ExprError::source_excerpt(source),
+                        message: parse_message(&errors),
+                    })?;
+            order::sort_map_ranges(&mut program);
             let mut variables: Vec<String> = program
                 .references()
                 .variables()
@@ -222,11 +236,12 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     format!("panicked: {}", excerpt_chars(message, MESSAGE_CHARS))
 }
 
-/// A parsed CEL program and the variables it references.
+/// A parsed CEL program (its comprehensions' ranges in order: `order.rs`) and the
+/// variables it references.
 struct CelExpression {
     source: String,
     env: Arc<Env>,
-    program: Program,
+    program: IdedExpr,
     variables: Box<[String]>,
 }
 
@@ -263,9 +278,7 @@ impl Expression for CelExpression {
                     context.add_variable_as_val(name.as_str(), value);
                 }
             }
-            let result = self
-                .program
-                .execute(&context)
+            let result = cel::Value::resolve(&self.program, &context)
                 .map_err(|error| self.error(error.to_string()))?;
             convert::to_json(&result).map_err(|message| self.error(format!("result: {message}")))
         })

@@ -624,3 +624,89 @@ fn limits_are_the_evaluators() {
         Some((ExprBound::Bytes, 11, 10))
     );
 }
+
+/// Regression (fuzz target `data_mapping`, issue "no request can crash knhk"): a
+/// comprehension over a map visited its keys in the map's hash order, which std seeds at
+/// random per map, so the same mapping gave different data when the runtime replayed it.
+/// Every comprehension now visits a map's keys in order, whatever the map.
+#[test]
+fn map_comprehensions_visit_keys_in_order() {
+    let data = json!({"b": 2, "a": 1, "d": 4, "c": 3, "e": 5, "f": 6, "g": 7, "h": 8});
+    for _ in 0..32 {
+        assert_eq!(
+            eval(
+                "{'b': 1, 'a': 2, 'd': 3, 'c': 4, 'e': 5, 'f': 6}.map(k, k)",
+                json!({})
+            ),
+            Ok(json!(["a", "b", "c", "d", "e", "f"]))
+        );
+        assert_eq!(
+            eval("data.map(k, k)", data.clone()),
+            Ok(json!(["a", "b", "c", "d", "e", "f", "g", "h"]))
+        );
+        assert_eq!(
+            eval("data.filter(k, data[k] % 2 == 0)", data.clone()),
+            Ok(json!(["b", "d", "f", "h"]))
+        );
+        assert_eq!(
+            eval("data.map(k, data[k] > 2, data[k] * 10)", data.clone()),
+            Ok(json!([30, 40, 50, 60, 70, 80]))
+        );
+        // Keys of every type, in cel's key order: ints, uints, booleans, strings.
+        assert_eq!(
+            eval(
+                "{'x': 0, 2: 0, true: 0, 1u: 0, -1: 0, false: 0}.map(k, string(k))",
+                json!({})
+            ),
+            Ok(json!(["-1", "2", "1", "false", "true", "x"]))
+        );
+    }
+    // The rest of what comprehensions do is unchanged.
+    assert_eq!(
+        eval("data.all(k, data[k] > 0)", data.clone()),
+        Ok(json!(true))
+    );
+    assert_eq!(
+        eval("data.exists_one(k, k == 'c')", data.clone()),
+        Ok(json!(true))
+    );
+    assert_eq!(
+        eval("[3, 1, 2].map(x, x * 2)", json!({})),
+        Ok(json!([6, 2, 4]))
+    );
+    assert_eq!(eval("{}.map(k, k)", json!({})), Ok(json!([])));
+    assert!(is_evaluate_error(
+        &eval("(1).map(x, x)", json!({})),
+        "(1).map(x, x)",
+        ""
+    ));
+}
+
+/// Regression (fuzz target `data_mapping`): cel's `+` appended a map's keys to a list in
+/// hash order. CEL defines no `+` with a map: it is an error, whatever is on the left.
+#[test]
+fn a_map_cannot_be_added() {
+    let data = json!({"m": {"b": 1, "a": 2}, "l": [1], "n": 1});
+    for source in [
+        "l + m",
+        "[1, 2] + {'b': 1, 'a': 2}",
+        "n + m",
+        "m + m",
+        "'s' + m",
+    ] {
+        assert!(
+            is_evaluate_error(&eval(source, data.clone()), source, "a map cannot be added"),
+            "{source}: {:?}",
+            eval(source, data.clone())
+        );
+    }
+    // Everything else adds as before.
+    assert_eq!(eval("l + [2] + l", data.clone()), Ok(json!([1, 2, 1])));
+    assert_eq!(eval("n + 1 + n", data.clone()), Ok(json!(3)));
+    assert_eq!(eval("'a' + 'b'", data.clone()), Ok(json!("ab")));
+    assert_eq!(
+        eval("[1, 2].map(x, x + n)", data.clone()),
+        Ok(json!([2, 3]))
+    );
+    assert_eq!(eval("m.map(k, k + '!')", data), Ok(json!(["a!", "b!"])));
+}

@@ -194,6 +194,18 @@ fn cancellation_member_in_another_net_is_rejected() {
     );
 }
 
+/// Regression (fuzz target `spec_json`): a cancellation set is a set; one that listed a
+/// member twice was valid, and did not survive the Turtle round trip (RDF keeps one).
+#[test]
+fn cancellation_member_listed_twice_is_rejected() {
+    let mut spec = base();
+    task(&mut spec, "b")["cancellation_set"] = json!(["a", "c{a_b}", "a"]);
+    assert_eq!(
+        only(&spec).to_string(),
+        "net `main`: task `b`: cancellation set member `a` is listed twice"
+    );
+}
+
 fn mi_problem(mi: Value) -> String {
     let mut spec = base();
     task(&mut spec, "a")["multiple_instance"] = mi;

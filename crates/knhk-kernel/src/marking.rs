@@ -48,6 +48,16 @@ impl Marking {
         u32::from(self.occupied.contains(i)) + self.extra[i]
     }
 
+    /// Whether the marking is one of a net of `places` places, its counts consistent (a
+    /// marking read back from a snapshot may not be: `case/image.rs`).
+    pub(crate) fn fits(&self, places: usize) -> bool {
+        let words = Bitset::new(places).word_count();
+        self.extra.len() == places
+            && self.occupied.word_count() == words
+            && self.occupied.iter().all(|place| place < places)
+            && self.extra_total == self.extra.iter().map(|&n| u64::from(n)).sum::<u64>()
+    }
+
     /// The number of places.
     pub fn places(&self) -> usize {
         self.extra.len()

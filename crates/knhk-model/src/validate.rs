@@ -629,6 +629,7 @@ fn check_task(net: &Net, task: &crate::Task, arcs: &Arcs<'_>, problems: &mut Vec
             });
         }
     }
+    let mut listed = BTreeSet::new();
     for member in &task.cancellation_set {
         if !elements.contains_key(member.as_str()) && !implicit.contains(member) {
             problems.push(SpecProblem::BadCancellationMember {
@@ -636,6 +637,12 @@ fn check_task(net: &Net, task: &crate::Task, arcs: &Arcs<'_>, problems: &mut Vec
                 task: task.id.clone(),
                 member: member.clone(),
             });
+        }
+        // A set: Turtle could not keep a second copy (found by fuzzing, `spec_json`).
+        if !listed.insert(member.as_str()) {
+            problems.push(bad(&format!(
+                "cancellation set member `{member}` is listed twice"
+            )));
         }
     }
     let outgoing = arcs

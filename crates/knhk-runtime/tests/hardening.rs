@@ -180,6 +180,53 @@ async fn a_stored_specification_that_no_longer_loads_quarantines_only_its_cases(
     assert_eq!(launched.state, CaseState::Running);
 }
 
+/// Regression (fuzz target `store_records`, issue "no request can crash knhk"): a
+/// snapshot that decodes but does not fit its specification (a net, task or count that
+/// is not there, damaged on disk or written for another version) made `Engine::open`
+/// panic while it indexed the recovered case, so the server could not start. It is
+/// quarantined, with the reason, and the engine opens.
+#[tokio::test]
+async fn a_snapshot_that_does_not_fit_its_specification_quarantines_its_case() {
+    let store = Arc::new(MemoryStore::new());
+    let config = EngineConfig {
+        snapshot_every: 1,
+        ..EngineConfig::default()
+    };
+    let case = {
+        let (engine, _) = engine_on(store.clone(), config);
+        engine.register(sequence("good", 2)).await.unwrap();
+        engine.launch("good", None, json!({})).await.unwrap().id
+    };
+    let (seq, snapshot) = store.read_latest(case).unwrap().snapshot.unwrap();
+    let snapshot: Value = serde_json::from_slice(&snapshot).unwrap();
+    let damages: [(&str, Value); 4] = [
+        ("/case/instances/0/net", json!(65536)),
+        ("/case/instances/0/offers/len", json!(7)),
+        ("/case/items/1/task_ix", json!(9)),
+        ("/case/instances/0/marking/extra", json!([0])),
+    ];
+    for (pointer, value) in damages {
+        let mut damaged = snapshot.clone();
+        *damaged.pointer_mut(pointer).expect(pointer) = value;
+        let copy = Arc::new(MemoryStore::new());
+        copy.put_spec("good", 1, &store.get_spec("good", 1).unwrap().unwrap())
+            .unwrap();
+        let mut records = store.read_case(case).unwrap();
+        records.truncate(seq as usize + 1);
+        records[seq as usize].snapshot = Some(serde_json::to_vec(&damaged).unwrap());
+        copy.append(&records).unwrap();
+
+        let (engine, _) = engine_on(copy, config);
+        let quarantined = engine.quarantined();
+        assert_eq!(quarantined.len(), 1, "{pointer}");
+        assert!(
+            quarantined[0].reason.contains("snapshot does not fit"),
+            "{pointer}: {}",
+            quarantined[0].reason
+        );
+    }
+}
+
 #[tokio::test]
 async fn registration_is_capped_by_ids_and_versions() {
     let config = EngineConfig {

@@ -8,6 +8,8 @@
 //! YAWL offers a work item for it either way (its own tests start and complete work
 //! items of such tasks).
 
+use std::collections::BTreeSet;
+
 use knhk_model::{
     CreationMode, Flow, JoinCode, Mapping, MultipleInstance, SplitCode, Task, TaskKind, Timer,
     TimerTrigger, implicit_condition_id,
@@ -215,17 +217,24 @@ impl<'a, 'i> Importer<'a, 'i> {
     }
 
     /// `removesTokens` (conditions and tasks by id) and `removesTokensFromFlow` (the
-    /// implicit condition of a task-to-task arc).
+    /// implicit condition of a task-to-task arc), each member once: YAWL's is a set, and
+    /// so is the model's (a member named twice, by both elements say, is one member).
     fn cancellation_set(&self, node: Node<'a, 'i>) -> Result<Vec<String>, YawlError> {
         let xml = self.xml;
         let mut set = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut add = |member: String| {
+            if seen.insert(member.clone()) {
+                set.push(member);
+            }
+        };
         for member in xml.children(node, "removesTokens") {
-            set.push(xml.attribute(member, "id")?.to_owned());
+            add(xml.attribute(member, "id")?.to_owned());
         }
         for flow in xml.children(node, "removesTokensFromFlow") {
             let source = xml.attribute(xml.require(flow, "flowSource")?, "id")?;
             let target = xml.attribute(xml.require(flow, "flowDestination")?, "id")?;
-            set.push(implicit_condition_id(source, target));
+            add(implicit_condition_id(source, target));
         }
         Ok(set)
     }

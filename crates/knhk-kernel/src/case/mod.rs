@@ -15,6 +15,7 @@
 mod command;
 pub(crate) mod depth;
 mod fire;
+mod image;
 mod net;
 mod settle;
 mod table;
@@ -31,6 +32,7 @@ use crate::compile::{CompiledSpec, NetIx, PlaceIx, TaskIx};
 use crate::marking::Marking;
 use table::TaskTable;
 
+pub use image::ImageError;
 pub use types::*;
 
 /// The events a command produces, in order.
@@ -228,7 +230,8 @@ impl Case {
     }
 
     /// The case `image` was taken of, running `spec` again. `spec` must be the
-    /// specification the case was launched with: an image holds indices into it.
+    /// specification the case was launched with: an image holds indices into it. An image
+    /// read back from a store is checked against `spec` first ([`CaseImage::check`]).
     pub fn from_image(spec: Arc<CompiledSpec>, image: CaseImage) -> Case {
         Case {
             spec,

@@ -63,6 +63,12 @@ impl<T> TaskTable<T> {
         old
     }
 
+    /// Whether the table is one of a net of `tasks` tasks, its count right (a table read
+    /// back from a snapshot may not be: `image.rs`).
+    pub(crate) fn fits(&self, tasks: usize) -> bool {
+        self.slots.len() == tasks && self.len == self.slots.iter().flatten().count()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }

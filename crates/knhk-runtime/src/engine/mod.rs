@@ -1094,6 +1094,7 @@ fn replay(registry: &Registry, log: CaseLog, at: &mut Quarantine) -> Result<Slot
                 .get(&image.spec.id, Some(image.spec.version))
                 .map_err(|e| e.to_string())?;
             Slot::from_image(log.case, seq, Arc::clone(&spec.compiled), image)
+                .map_err(|e| format!("snapshot does not fit: {e}"))?
         }
         None => {
             let first = records.next().ok_or("the case has no records")?;

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use knhk_kernel::{
-    Case, CaseImage, Command, CompiledSpec, CompiledTask, Event, Limits, NetInstanceId, TaskId,
-    WorkItemId, WorkItemStatus,
+    Case, CaseImage, Command, CompiledSpec, CompiledTask, Event, ImageError, Limits, NetInstanceId,
+    TaskId, WorkItemId, WorkItemStatus,
 };
 use knhk_model::TimerTrigger;
 use serde::{Deserialize, Serialize};
@@ -123,14 +123,16 @@ impl Slot {
         Ok((slot, events))
     }
 
-    /// The slot a snapshot holds.
+    /// The slot a snapshot holds, if its case fits `spec` ([`CaseImage::check`]: a
+    /// damaged snapshot must quarantine its case, not panic the engine later).
     pub(crate) fn from_image(
         id: CaseId,
         seq: u64,
         spec: Arc<CompiledSpec>,
         image: SlotImage,
-    ) -> Slot {
-        Slot {
+    ) -> Result<Slot, ImageError> {
+        image.case.check(&spec)?;
+        Ok(Slot {
             id,
             spec: image.spec,
             case: Case::from_image(spec, image.case),
@@ -140,7 +142,7 @@ impl Slot {
             updated_at_ms: image.updated_at_ms,
             items: image.items,
             timers: image.timers,
-        }
+        })
     }
 
     /// The snapshot of this slot.
