@@ -3,6 +3,7 @@
 //! end), and deadlock detection.
 
 use knhk_model::{JoinCode, Termination};
+use serde_json::{Map, Value};
 
 use super::fire::instance_input;
 use super::{
@@ -311,8 +312,22 @@ impl Case {
                 continue;
             }
             let net = self.spec.net(inst.net);
-            let depth_max = self.limits.data_depth_max;
-            let data = instance_input(net, net.task(*task), &inst.data, None, depth_max)?;
+            let compiled = net.task(*task);
+            let data = if compiled.multiple_instance.is_some() {
+                // An MI task's input mappings are per instance (they may read its element,
+                // `item`): they run when its instances are created. Its offer, which
+                // stands for all of them, shows the net's data, as a task without
+                // mappings does.
+                let visible = if compiled.mappings_only {
+                    Map::new()
+                } else {
+                    inst.data.clone()
+                };
+                Value::Object(visible)
+            } else {
+                let depth_max = self.limits.data_depth_max;
+                instance_input(net, compiled, &inst.data, None, depth_max)?
+            };
             let item = self.new_item(
                 id,
                 *task,
