@@ -15,7 +15,7 @@ use knhk_model::{
 use serde_json::{Map, Value};
 
 use crate::bitset::Bitset;
-use crate::orjoin::OrJoinCache;
+use crate::orjoin::{OrJoinCache, OrJoinStats};
 
 /// A compiled expression.
 pub type Expr = Arc<dyn Expression>;
@@ -360,6 +360,12 @@ impl CompiledSpec {
             fallible,
             or_join_cache: OrJoinCache::default(),
         })
+    }
+
+    /// What this specification's OR-joins have decided since it was compiled, in every
+    /// case that runs it.
+    pub fn or_join_stats(&self) -> OrJoinStats {
+        self.or_join_cache.stats()
     }
 
     /// The net at `ix`.

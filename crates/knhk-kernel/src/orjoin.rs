@@ -107,6 +107,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use knhk_model::{JoinCode, SplitCode};
 
@@ -141,21 +142,33 @@ pub fn or_join_enabled(
     busy: &Bitset,
     work_max: u64,
 ) -> OrJoinVerdict {
+    analyse(net, task, marking, busy, work_max).0
+}
+
+/// [`or_join_enabled`], with the work units the analysis spent.
+fn analyse(
+    net: &CompiledNet,
+    task: TaskIx,
+    marking: &Marking,
+    busy: &Bitset,
+    work_max: u64,
+) -> (OrJoinVerdict, u64) {
     let Some(join) = net.tasks.get(task.0 as usize) else {
-        return OrJoinVerdict::NotEnabled;
+        return (OrJoinVerdict::NotEnabled, 0);
     };
     let occupied = marking.occupied();
     if !join.preset.intersects(occupied) {
-        return OrJoinVerdict::NotEnabled;
+        return (OrJoinVerdict::NotEnabled, 0);
     }
     if join.preset.is_subset(occupied) {
-        return OrJoinVerdict::Enabled;
+        return (OrJoinVerdict::Enabled, 0);
     }
     let reset_net = ResetNet::translate(net, task);
     let start = reset_net.map_marking(marking, busy);
     let pruned = reset_net.prune(&start, &join.preset_places);
     let mut search = Search::new(&pruned, &start, work_max);
-    decide(join, &start, &mut search)
+    let verdict = decide(join, &start, &mut search);
+    (verdict, work_max - search.work_left)
 }
 
 /// Steps 5 and 6: the verdict from the coverability of each target.
@@ -577,6 +590,60 @@ fn insert_minimal(basis: &mut Vec<Vec<u32>>, m: &[u32]) -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct OrJoinCache {
     verdicts: Mutex<BTreeMap<CacheKey, OrJoinVerdict>>,
+    tally: Tally,
+}
+
+/// What the OR-joins of one specification decided so far, as counts that only grow: the
+/// runtime reports them to operators. Counting is not state the semantics reads, so the
+/// kernel stays a function of its inputs.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Decisions by verdict (enabled, not enabled, unknown) that ran the analysis.
+    analysed: [AtomicU64; 3],
+    /// Decisions by verdict that the cache answered.
+    cached: [AtomicU64; 3],
+    /// Work units the analyses spent (the unit of [`crate::Limits::or_join_work_max`]).
+    work: AtomicU64,
+}
+
+/// What the OR-joins of a specification have decided since it was compiled (see
+/// [`crate::CompiledSpec::or_join_stats`]). Arrays are indexed by
+/// [`OrJoinVerdict::index`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrJoinStats {
+    /// Decisions that ran the analysis, by verdict.
+    pub analysed: [u64; 3],
+    /// Decisions answered from the cache of earlier verdicts, by verdict.
+    pub cached: [u64; 3],
+    /// Work units the analyses spent in all.
+    pub work: u64,
+}
+
+impl OrJoinVerdict {
+    /// Every verdict, in the order of [`OrJoinStats`]'s arrays.
+    pub const ALL: [OrJoinVerdict; 3] = [
+        OrJoinVerdict::Enabled,
+        OrJoinVerdict::NotEnabled,
+        OrJoinVerdict::Unknown,
+    ];
+
+    /// The verdict's position in [`OrJoinVerdict::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            OrJoinVerdict::Enabled => 0,
+            OrJoinVerdict::NotEnabled => 1,
+            OrJoinVerdict::Unknown => 2,
+        }
+    }
+
+    /// The verdict's name: `enabled`, `not_enabled` or `unknown` (the budget ran out).
+    pub fn name(self) -> &'static str {
+        match self {
+            OrJoinVerdict::Enabled => "enabled",
+            OrJoinVerdict::NotEnabled => "not_enabled",
+            OrJoinVerdict::Unknown => "unknown",
+        }
+    }
 }
 
 type CacheKey = (NetIx, TaskIx, Marking, Bitset, u64);
@@ -600,9 +667,12 @@ impl OrJoinCache {
         if let Ok(cache) = self.verdicts.lock()
             && let Some(verdict) = cache.get(&key)
         {
+            self.tally.cached[verdict.index()].fetch_add(1, Ordering::Relaxed);
             return *verdict;
         }
-        let verdict = or_join_enabled(net, task, marking, busy, work_max);
+        let (verdict, work) = analyse(net, task, marking, busy, work_max);
+        self.tally.analysed[verdict.index()].fetch_add(1, Ordering::Relaxed);
+        self.tally.work.fetch_add(work, Ordering::Relaxed);
         // A poisoned lock only means another thread panicked mid-insert; skipping the
         // cache is always correct.
         if let Ok(mut cache) = self.verdicts.lock() {
@@ -612,5 +682,15 @@ impl OrJoinCache {
             cache.insert(key, verdict);
         }
         verdict
+    }
+
+    /// The decisions counted so far.
+    pub(crate) fn stats(&self) -> OrJoinStats {
+        let load = |counts: &[AtomicU64; 3]| counts.each_ref().map(|c| c.load(Ordering::Relaxed));
+        OrJoinStats {
+            analysed: load(&self.tally.analysed),
+            cached: load(&self.tally.cached),
+            work: self.tally.work.load(Ordering::Relaxed),
+        }
     }
 }

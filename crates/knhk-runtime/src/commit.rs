@@ -20,9 +20,11 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::metrics::CommitMetrics;
 use crate::store::{Record, Store, StoreError};
 
 /// Limits of the committer.
@@ -87,10 +89,20 @@ pub struct Committer {
 impl Committer {
     /// Starts the committer thread in front of `store`.
     pub fn start(store: Arc<dyn Store>, config: CommitterConfig) -> Result<Committer, CommitError> {
+        Committer::start_measured(store, config, CommitMetrics::default())
+    }
+
+    /// [`Committer::start`], noting every batch in `metrics`.
+    pub fn start_measured(
+        store: Arc<dyn Store>,
+        config: CommitterConfig,
+        metrics: CommitMetrics,
+    ) -> Result<Committer, CommitError> {
         let (tx, rx) = mpsc::channel(config.queue_max.max(1));
+        let batch_records_max = config.batch_records_max.max(1);
         let thread = std::thread::Builder::new()
             .name("knhk-committer".to_owned())
-            .spawn(move || run(store.as_ref(), rx, config.batch_records_max.max(1)))
+            .spawn(move || run(store.as_ref(), rx, batch_records_max, &metrics))
             .map_err(|e| CommitError::Spawn {
                 source: Arc::new(e),
             })?;
@@ -140,7 +152,12 @@ impl Drop for Committer {
 }
 
 /// The committer loop: one batch per iteration, until the channel closes.
-fn run(store: &dyn Store, mut rx: mpsc::Receiver<Request>, batch_records_max: usize) {
+fn run(
+    store: &dyn Store,
+    mut rx: mpsc::Receiver<Request>,
+    batch_records_max: usize,
+    metrics: &CommitMetrics,
+) {
     while let Some(first) = rx.blocking_recv() {
         let mut records = first.records;
         let mut replies = vec![first.reply];
@@ -149,7 +166,10 @@ fn run(store: &dyn Store, mut rx: mpsc::Receiver<Request>, batch_records_max: us
             records.extend(next.records);
             replies.push(next.reply);
         }
-        let answer = store.append(&records).map_err(|e| CommitError::Store {
+        let started = Instant::now();
+        let appended = store.append(&records);
+        metrics.batch(records.len(), started.elapsed(), appended.is_ok());
+        let answer = appended.map_err(|e| CommitError::Store {
             records: records.len(),
             source: Arc::new(e),
         });

@@ -51,6 +51,7 @@ pub mod clock;
 pub mod commit;
 pub mod engine;
 pub mod entry;
+pub mod metrics;
 pub mod paths;
 pub mod store;
 

@@ -20,6 +20,7 @@ mod body;
 mod cases;
 mod error;
 mod ids;
+mod metrics;
 mod openapi;
 mod serve;
 mod system;
@@ -83,6 +84,8 @@ pub struct AppState {
     warnings: Arc<Vec<String>>,
     /// Turns of the blocking pool for registrations.
     registrations: Arc<tokio::sync::Semaphore>,
+    /// What `GET /metrics` shows.
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -94,6 +97,7 @@ impl AppState {
             tokens: None,
             warnings: Arc::new(Vec::new()),
             registrations: Arc::new(tokio::sync::Semaphore::new(config.registrations_max.max(1))),
+            metrics: Arc::new(metrics::Metrics::new()),
         }
     }
 
@@ -115,9 +119,20 @@ impl AppState {
         &self.warnings
     }
 
-    /// Hands over the engine, once recovery is done. A second call changes nothing.
+    /// Hands over the engine, once recovery is done, and adds its metrics to
+    /// `GET /metrics`. A second call changes nothing.
     pub fn set_engine(&self, engine: Engine) {
+        if self.engine.get().is_none() {
+            self.metrics
+                .register(|registry| engine.register_metrics(registry));
+        }
         let _already_set = self.engine.set(engine);
+    }
+
+    /// Adds metrics of the caller's to `GET /metrics` (the binary's build information,
+    /// say). A metric's name must not be registered twice.
+    pub fn register_metrics(&self, add: impl FnOnce(&mut prometheus_client::registry::Registry)) {
+        self.metrics.register(add);
     }
 
     /// The engine, or 503 while it is recovering.
@@ -139,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(system::health))
         .route("/ready", get(system::ready))
         .route("/openapi.json", get(system::openapi_json))
+        .route("/metrics", get(metrics::metrics))
         .route("/workflows", post(workflows::register).get(workflows::list))
         .route("/workflows/{spec_id}", get(workflows::get))
         .route("/cases", post(cases::launch).get(cases::list))
@@ -169,6 +185,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .fallback(system::not_found)
         .method_not_allowed_fallback(system::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::measure,
+        ))
         .layer(DefaultBodyLimit::max(body_max))
         .with_state(state)
 }

@@ -58,6 +58,7 @@ wherever `GET` is).";
         system::health,
         system::ready,
         system::openapi_json,
+        crate::metrics::metrics,
         workflows::register,
         workflows::list,
         workflows::get,

@@ -66,6 +66,8 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     /// Bounds on HTTP connections: timeouts and how many at once.
     pub(crate) http: Http,
+    /// How `GET /metrics` labels and samples.
+    pub(crate) metrics: Metrics,
     /// `POST /workflows` refuses specifications that are not sound.
     pub(crate) reject_unsound: bool,
     /// The API tokens file: when set, every route but `/health` and `/ready` needs a
@@ -241,6 +243,29 @@ impl Default for Http {
     }
 }
 
+/// The `[metrics]` settings (docs/observability.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Metrics {
+    /// Specification ids with a label value of their own; the others are `other`.
+    pub(crate) spec_ids_max: usize,
+    /// Task ids per specification with a label value of their own.
+    pub(crate) task_ids_max: usize,
+    /// One kernel command in this many is timed for `knhk_hot_path_ticks`.
+    pub(crate) hot_path_sample_every: usize,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let engine = knhk_runtime::metrics::MetricsConfig::default();
+        Metrics {
+            spec_ids_max: engine.spec_ids_max,
+            task_ids_max: engine.task_ids_max,
+            hot_path_sample_every: usize::try_from(engine.hot_path_sample_every)
+                .unwrap_or(usize::MAX),
+        }
+    }
+}
+
 /// Where the KMS keys live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KmsProvider {
@@ -361,6 +386,14 @@ impl Key {
         Key::new("http.idle_timeout_ms", "KNHK_HTTP_IDLE_TIMEOUT_MS");
     pub(crate) const HTTP_CONNECTIONS_MAX: Key =
         Key::new("http.connections_max", "KNHK_HTTP_CONNECTIONS_MAX");
+    pub(crate) const METRICS_SPEC_IDS_MAX: Key =
+        Key::new("metrics.spec_ids_max", "KNHK_METRICS_SPEC_IDS_MAX");
+    pub(crate) const METRICS_TASK_IDS_MAX: Key =
+        Key::new("metrics.task_ids_max", "KNHK_METRICS_TASK_IDS_MAX");
+    pub(crate) const METRICS_HOT_PATH_SAMPLE_EVERY: Key = Key::new(
+        "metrics.hot_path_sample_every",
+        "KNHK_METRICS_HOT_PATH_SAMPLE_EVERY",
+    );
     pub(crate) const REJECT_UNSOUND: Key = Key::new("reject_unsound", "KNHK_REJECT_UNSOUND");
     pub(crate) const FORTUNE5_ENABLED: Key = Key::new("fortune5.enabled", "KNHK_FORTUNE5_ENABLED");
     pub(crate) const SPIFFE_ENABLED: Key =
@@ -655,6 +688,18 @@ impl Resolved {
                 Key::HTTP_CONNECTIONS_MAX,
                 Json::from(c.http.connections_max),
             ),
+            (
+                Key::METRICS_SPEC_IDS_MAX,
+                Json::from(c.metrics.spec_ids_max),
+            ),
+            (
+                Key::METRICS_TASK_IDS_MAX,
+                Json::from(c.metrics.task_ids_max),
+            ),
+            (
+                Key::METRICS_HOT_PATH_SAMPLE_EVERY,
+                Json::from(c.metrics.hot_path_sample_every),
+            ),
             (Key::REJECT_UNSOUND, Json::from(c.reject_unsound)),
             (
                 Key::API_TOKENS_FILE,
@@ -820,6 +865,24 @@ pub(crate) fn resolve(
             parse_count,
         ),
     };
+    let defaults = Metrics::default();
+    let metrics = Metrics {
+        spec_ids_max: b.setting(
+            Key::METRICS_SPEC_IDS_MAX,
+            defaults.spec_ids_max,
+            parse_count,
+        ),
+        task_ids_max: b.setting(
+            Key::METRICS_TASK_IDS_MAX,
+            defaults.task_ids_max,
+            parse_count,
+        ),
+        hot_path_sample_every: b.setting(
+            Key::METRICS_HOT_PATH_SAMPLE_EVERY,
+            defaults.hot_path_sample_every,
+            parse_count,
+        ),
+    };
     let reject_unsound = b.setting(Key::REJECT_UNSOUND, false, parse_bool);
     let api_tokens_file = b.setting(Key::API_TOKENS_FILE, None, |raw| parse_path(raw).map(Some));
     let fortune5 = Fortune5 {
@@ -864,6 +927,7 @@ pub(crate) fn resolve(
             url,
             limits,
             http,
+            metrics,
             reject_unsound,
             api_tokens_file,
             fortune5,

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use knhk_runtime::metrics::MetricsConfig;
 use knhk_runtime::{Engine, EngineConfig, SpecCaps, StoragePaths, SystemClock};
 use knhk_server::{ApiConfig, AppState, HttpLimits, Tokens};
 
@@ -54,6 +55,12 @@ impl From<&crate::config::Config> for ServeOptions {
                 versions_max: limits.spec_versions_max,
             },
             lease_max_ms: u64::try_from(limits.lease_max_ms).unwrap_or(u64::MAX),
+            metrics: MetricsConfig {
+                spec_ids_max: config.metrics.spec_ids_max,
+                task_ids_max: config.metrics.task_ids_max,
+                hot_path_sample_every: u64::try_from(config.metrics.hot_path_sample_every)
+                    .unwrap_or(u64::MAX),
+            },
             ..EngineConfig::default()
         };
         // Checked against the kernel's ceiling (100) by the configuration.
@@ -87,6 +94,18 @@ impl From<&crate::config::Config> for ServeOptions {
 /// warn about. Refuses a tokens file that no longer reads.
 fn app_state(options: &ServeOptions) -> anyhow::Result<AppState> {
     let state = AppState::new(options.api);
+    state.register_metrics(|registry| {
+        let labels = [
+            ("version", env!("CARGO_PKG_VERSION")),
+            // The binary's optional Cargo features compiled in; it has none yet.
+            ("features", ""),
+        ];
+        registry.register(
+            "knhk_build",
+            "The running build: its version and features",
+            prometheus_client::metrics::info::Info::new(labels),
+        );
+    });
     let Some(file) = &options.tokens_file else {
         let mut warnings = Vec::new();
         if !options.listen.ip().is_loopback() {

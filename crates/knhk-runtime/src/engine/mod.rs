@@ -32,13 +32,14 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use knhk_expr::CelEvaluator;
-use knhk_kernel::{CaseState, Command, CommandError, Event, Limits, WorkItemId};
+use knhk_kernel::{CaseState, Command, CommandError, Event, Limits, WorkItemId, WorkItemStatus};
 use knhk_model::{Evaluator, ValidSpec};
 use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::commit::{CommitError, Committer, CommitterConfig};
 use crate::entry::{Action, Entry, STORED_NESTING_MAX};
+use crate::metrics::{CaseCensus, EngineMetrics, MetricsConfig};
 use crate::store::{CaseId, CaseLog, Record, Store, StoreError};
 
 pub use error::{EngineError, Quarantine};
@@ -70,6 +71,8 @@ pub struct EngineConfig {
     /// The longest lease a claim may ask for, in ms: a lease is how long a worker that
     /// died keeps its work from others.
     pub lease_max_ms: u64,
+    /// How metrics are labelled and sampled.
+    pub metrics: MetricsConfig,
 }
 
 impl Default for EngineConfig {
@@ -81,6 +84,7 @@ impl Default for EngineConfig {
             committer: CommitterConfig::default(),
             spec_caps: SpecCaps::default(),
             lease_max_ms: 24 * 60 * 60 * 1000,
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -159,6 +163,7 @@ struct Inner {
     /// Why the store last failed to write, while it still cannot (see
     /// [`Engine::store_failure`]).
     store_failure: Mutex<Option<String>>,
+    metrics: EngineMetrics,
 }
 
 impl Engine {
@@ -181,6 +186,8 @@ impl Engine {
         config: EngineConfig,
         evaluator: Arc<dyn Evaluator>,
     ) -> Result<Engine, EngineError> {
+        let metrics = EngineMetrics::new(config.metrics);
+        let started = std::time::Instant::now();
         let (registry, residents) = load(store.as_ref(), evaluator)?;
         let mut index = Index::default();
         let mut cases = BTreeMap::new();
@@ -188,14 +195,20 @@ impl Engine {
             let (id, resident) = match resident {
                 Ok(slot) => {
                     index.set(slot.id, index::keys(&slot));
+                    metrics.census(slot.id, census(&slot));
                     (slot.id, Resident::of(slot))
                 }
                 Err(quarantine) => (quarantine.id, Resident::Quarantined(quarantine)),
             };
             cases.insert(id, resident);
         }
+        metrics.recovered(cases.len(), started.elapsed());
         let next_case = cases.keys().next_back().map_or(1, |id: &CaseId| id.0 + 1);
-        let committer = Committer::start(Arc::clone(&store), config.committer)?;
+        let committer = Committer::start_measured(
+            Arc::clone(&store),
+            config.committer,
+            metrics.commit.clone(),
+        )?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
@@ -208,6 +221,7 @@ impl Engine {
                 next_case: AtomicU64::new(next_case),
                 index: Mutex::new(index),
                 store_failure: Mutex::new(None),
+                metrics,
             }),
         })
     }
@@ -300,6 +314,8 @@ impl Engine {
         };
         let record = self.record(&mut slot, &entry)?;
         self.commit(vec![record]).await?;
+        self.inner.metrics.launched(&slot.spec.id);
+        self.observe(&slot, &entry.events, at_ms);
         let view = query::case_view(&slot);
         self.reindex(&slot);
         write(&self.inner.cases).insert(id, Resident::of(slot));
@@ -487,6 +503,7 @@ impl Engine {
                 }
             }
         }
+        self.inner.metrics.expired(fired.timers, fired.leases);
         Ok(fired)
     }
 
@@ -612,6 +629,7 @@ impl Engine {
             self.rebuild(slot);
             return Err(e);
         }
+        self.observe(slot, &entry.events, at_ms);
         self.reindex(slot);
         Ok(entry.events)
     }
@@ -710,8 +728,12 @@ impl Engine {
     ) -> Result<Vec<Event>, EngineError> {
         // Unwind safety: on a panic the slot is discarded and rebuilt from the store;
         // nothing else is touched inside the closure.
+        let sample = self.inner.metrics.sample_start();
         let applied =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| slot.act(action, at_ms)));
+        if let (Some(start), Ok(Ok(events))) = (sample, &applied) {
+            self.inner.metrics.sample_end(start, transitions(events));
+        }
         applied.unwrap_or_else(|panic| {
             self.rebuild(slot);
             Err(EngineError::Internal {
@@ -723,6 +745,22 @@ impl Engine {
                 ),
             })
         })
+    }
+
+    /// Counts what a committed action did: task completions, and the case's end.
+    fn observe(&self, slot: &Slot, events: &[Event], at_ms: u64) {
+        let metrics = &self.inner.metrics;
+        for event in events {
+            match event {
+                Event::TaskCompleted { task, .. } => metrics.task_completed(&slot.spec.id, task),
+                Event::CaseStateChanged { state } if state.is_final() => metrics.ended(
+                    &slot.spec.id,
+                    state.name(),
+                    at_ms.saturating_sub(slot.launched_at_ms),
+                ),
+                _ => {}
+            }
+        }
     }
 
     /// After a failed commit: puts the slot back to what the store holds, which is the
@@ -748,6 +786,7 @@ impl Engine {
     /// which holds the final state: its command is refused, as on a loaded one.
     fn reindex(&self, slot: &Slot) {
         lock(&self.inner.index).set(slot.id, index::keys(slot));
+        self.inner.metrics.census(slot.id, census(slot));
         if slot.case.state().is_final() {
             write(&self.inner.cases).insert(slot.id, Resident::ended(slot));
         }
@@ -783,6 +822,7 @@ impl Engine {
     fn quarantine(&self, quarantine: Quarantine) -> EngineError {
         let error = EngineError::Quarantined(Box::new(quarantine.clone()));
         lock(&self.inner.index).set(quarantine.id, Vec::new());
+        self.inner.metrics.census(quarantine.id, None);
         write(&self.inner.cases).insert(quarantine.id, Resident::Quarantined(quarantine));
         error
     }
@@ -971,6 +1011,15 @@ impl Engine {
             .await
             .map_err(|e| EngineError::Join(e.to_string()))?
             .map_err(EngineError::from)
+    }
+
+    /// Registers the engine's metrics in `registry`: its metric families
+    /// ([`crate::metrics`]), and what is read from the engine at each scrape (the
+    /// OR-joins' decisions by specification, quarantined cases, broken specification
+    /// versions). The collector holds the engine weakly, so it never keeps it alive.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.inner.metrics.register(registry);
+        registry.register_collector(Box::new(Collector(Arc::downgrade(&self.inner))));
     }
 
     /// Cases whose whole state is in memory: the running and suspended ones.
@@ -1190,6 +1239,124 @@ fn store_failed(error: &EngineError) -> bool {
 }
 
 /// What a caught panic said.
+/// What case `slot` contributes to the in-flight gauges: nothing once it has ended.
+fn census(slot: &Slot) -> Option<CaseCensus> {
+    let state = match slot.case.state() {
+        CaseState::Running => 0,
+        CaseState::Suspended => 1,
+        _ => return None,
+    };
+    let mut census = CaseCensus {
+        state,
+        items: Default::default(),
+    };
+    for item in slot.case.work_items() {
+        let resourcing = slot.items.get(&item.id).map(|info| &info.resourcing);
+        let status = match (item.status, resourcing) {
+            (WorkItemStatus::Enabled, Some(Resourcing::Offered { .. })) => 1,
+            (WorkItemStatus::Enabled, Some(Resourcing::Allocated { .. })) => 2,
+            (WorkItemStatus::Enabled, _) => 0,
+            (WorkItemStatus::Started, _) => 3,
+            (WorkItemStatus::Suspended, _) => 4,
+            // A live work item is enabled, started or suspended.
+            _ => continue,
+        };
+        census.items[status] += 1;
+    }
+    Some(census)
+}
+
+/// The transitions a command fired and completed: the divisor of a hot-path sample.
+fn transitions(events: &[Event]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::TaskFired { .. } | Event::TaskCompleted { .. }))
+        .count()
+}
+
+/// The part of the engine's metrics read at each scrape.
+#[derive(Debug)]
+struct Collector(std::sync::Weak<Inner>);
+
+impl prometheus_client::collector::Collector for Collector {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        use prometheus_client::metrics::counter::ConstCounter;
+        use prometheus_client::metrics::gauge::ConstGauge;
+
+        let Some(inner) = self.0.upgrade() else {
+            return Ok(());
+        };
+        // Every version of a specification shares its id's label; ids past the cap share
+        // `other`.
+        let mut decisions: BTreeMap<(String, &str, &str), u64> = BTreeMap::new();
+        let mut work: BTreeMap<String, u64> = BTreeMap::new();
+        for version in read(&inner.registry).all() {
+            let stats = version.compiled.or_join_stats();
+            let spec = inner.metrics.spec_label(&version.spec_ref.id);
+            for verdict in knhk_kernel::OrJoinVerdict::ALL {
+                let i = verdict.index();
+                for (source, n) in [("analysis", stats.analysed[i]), ("cache", stats.cached[i])] {
+                    *decisions
+                        .entry((spec.clone(), verdict.name(), source))
+                        .or_default() += n;
+                }
+            }
+            *work.entry(spec).or_default() += stats.work;
+        }
+        let counter = ConstCounter::new(0u64);
+        let mut family = encoder.encode_descriptor(
+            "knhk_or_join_decisions",
+            "OR-join decisions by verdict (unknown: the analysis ran out of budget) and by \
+             source (a fresh analysis, or the cache of earlier verdicts)",
+            None,
+            counter.metric_type(),
+        )?;
+        for ((spec_id, verdict, source), n) in decisions {
+            let labels = [
+                ("spec_id", spec_id.as_str()),
+                ("verdict", verdict),
+                ("source", source),
+            ];
+            ConstCounter::new(n).encode(family.encode_family(&labels)?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "knhk_or_join_analysis_work",
+            "Work units the OR-join analyses spent (the unit of the budget \
+             limits.or_join_work_max: one backward step)",
+            None,
+            counter.metric_type(),
+        )?;
+        for (spec_id, n) in work {
+            ConstCounter::new(n).encode(family.encode_family(&[("spec_id", spec_id.as_str())])?)?;
+        }
+        let quarantined = read(&inner.cases)
+            .values()
+            .filter(|r| matches!(r, Resident::Quarantined(_)))
+            .count();
+        let broken = read(&inner.registry).broken().len();
+        for (name, help, n) in [
+            (
+                "knhk_cases_quarantined",
+                "Cases set aside because their stored records cannot be loaded",
+                quarantined,
+            ),
+            (
+                "knhk_specifications_broken",
+                "Stored specification versions that no longer load",
+                broken,
+            ),
+        ] {
+            let gauge = ConstGauge::new(i64::try_from(n).unwrap_or(i64::MAX));
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()

@@ -1,0 +1,165 @@
+//! `GET /metrics`: the Prometheus text exposition of the server's and the engine's
+//! metrics, and what the server measures itself (requests by route template and status,
+//! their latency, errors by code).
+//!
+//! The registry is the server's, not global: the binary adds what only it knows (build
+//! information) with [`crate::AppState::register_metrics`], and the engine's families
+//! join it when the engine is handed over. A route is labelled by its template
+//! (`/cases/{case_id}`), never by the path a client sent, and a request that matched no
+//! route by `unmatched`, so the label values are the routes of the API.
+
+use std::sync::RwLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::{ApiError, AppState};
+
+/// The stable code of an error response, left in its extensions for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ErrorCode(pub(crate) &'static str);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CodeLabel {
+    code: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    // 250 µs to about 8 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+/// The registry and the server's own families.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    registry: RwLock<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    errors: Family<CodeLabel, Counter>,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Metrics {
+        let metrics = Metrics {
+            registry: RwLock::new(Registry::default()),
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            errors: Family::default(),
+        };
+        metrics.register(|registry| {
+            registry.register(
+                "knhk_http_requests",
+                "HTTP requests answered, by method, route template and status",
+                metrics.requests.clone(),
+            );
+            registry.register_with_unit(
+                "knhk_http_request_duration",
+                "Time from a request's head to its response's head, by method and route template",
+                Unit::Seconds,
+                metrics.latency.clone(),
+            );
+            registry.register(
+                "knhk_workflow_errors",
+                "Error responses by their stable code (docs/api.md)",
+                metrics.errors.clone(),
+            );
+        });
+        metrics
+    }
+
+    /// Adds to the registry.
+    pub(crate) fn register(&self, add: impl FnOnce(&mut Registry)) {
+        // A poisoned lock means a registration panicked; what is registered still encodes.
+        add(&mut self
+            .registry
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner));
+    }
+
+    fn encode(&self) -> Result<String, std::fmt::Error> {
+        let registry = self
+            .registry
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)?;
+        Ok(text)
+    }
+}
+
+/// The middleware that counts and times every request.
+pub(crate) async fn measure(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let response = next.run(request).await;
+    let metrics = &state.metrics;
+    if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
+        metrics.errors.get_or_create(&CodeLabel { code }).inc();
+    }
+    let labels = RouteLabels { method, route };
+    metrics
+        .latency
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    let labels = RequestLabels {
+        method: labels.method,
+        route: labels.route,
+        status: response.status().as_u16(),
+    };
+    metrics.requests.get_or_create(&labels).inc();
+    response
+}
+
+/// Every metric, in the Prometheus text format (version 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "system", operation_id = "metrics",
+    responses((status = 200, description = "every metric, in the Prometheus text exposition \
+        format 0.0.4 (docs/observability.md lists them)", content_type = "text/plain",
+        body = String)))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    match state.metrics.encode() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the metrics could not be written",
+        )
+        .into_response(),
+    }
+}
