@@ -14,6 +14,7 @@
 //!   from the batch size, not the engine.
 //! - [`Engine`]: launch, commands, claims with leases, timers, queries, history, backup
 //!   and recovery, with time read from an injected [`Clock`].
+//! - [`xes`]: a specification's cases as an XES event log, for process mining.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -54,6 +55,7 @@ pub mod entry;
 pub mod metrics;
 pub mod paths;
 pub mod store;
+pub mod xes;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commit::{CommitError, Committer, CommitterConfig};

@@ -157,6 +157,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/workflows", post(workflows::register).get(workflows::list))
         .route("/workflows/{spec_id}", get(workflows::get))
+        .route("/workflows/{spec_id}/xes", get(workflows::xes))
         .route("/cases", post(cases::launch).get(cases::list))
         .route("/cases/{case_id}", get(cases::get))
         .route("/cases/{case_id}/cancel", post(cases::cancel))

@@ -62,6 +62,7 @@ wherever `GET` is).";
         workflows::register,
         workflows::list,
         workflows::get,
+        workflows::xes,
         cases::launch,
         cases::list,
         cases::get,

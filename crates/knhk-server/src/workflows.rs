@@ -1,13 +1,16 @@
-//! `/workflows`: registering specifications (JSON, Turtle, YAWL XML) and reading them.
+//! `/workflows`: registering specifications (JSON, Turtle, YAWL XML), reading them, and
+//! exporting their cases' event log as XES.
 
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use knhk_ingest::{CheckOptions, Format};
+use knhk_runtime::xes::{self, Window, XesError, XesExport};
 use knhk_verify::{Interrupt, VerifyOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -346,4 +349,85 @@ pub(crate) async fn get(
     let spec: Value = serde_json::from_str(&version.json)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok(Json(spec))
+}
+
+/// `?from=&to=` of `GET /workflows/{spec_id}/xes`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct XesQuery {
+    /// Only events at or after this time: ms since the Unix epoch (inclusive).
+    #[param(minimum = 0, maximum = 18446744073709551615_u64, nullable = false, format = Int64)]
+    from: Option<u64>,
+    /// Only events before this time: ms since the Unix epoch (exclusive).
+    #[param(minimum = 0, maximum = 18446744073709551615_u64, nullable = false, format = Int64)]
+    to: Option<u64>,
+}
+
+/// The event log of a specification's cases as XES (IEEE 1849), for process mining.
+///
+/// One trace per case of any version of the specification (`concept:name`: the case id),
+/// in case order; one event per work-item life-cycle transition, with `concept:name` (the
+/// task id), `lifecycle:transition` (standard model: `schedule`, `assign`, `start`,
+/// `suspend`, `resume`, `reassign`, `complete`, `withdraw`, `ate_abort`, `pi_abort`),
+/// `time:timestamp` and, where known, `org:resource`. `from` and `to` keep the events of
+/// a window (`from` at or after `to`: an empty one); a case with no event in it has no
+/// trace. Quarantined cases are left out.
+/// The body is streamed case by case; a failure after the first case ends it early, so
+/// a body without `</log>` is incomplete.
+#[utoipa::path(get, path = "/workflows/{spec_id}/xes", tag = "workflows", operation_id = "workflows_xes",
+    params(("spec_id" = String, Path, min_length = 1, description = "the specification's id"), XesQuery),
+    responses(
+        (status = 200, description = "the XES document (docs/api.md has the mapping)",
+            content_type = "application/xml", body = String),
+        (status = 400, description = "`invalid_request`: `from` or `to` is not a number of ms \
+            since the Unix epoch; `invalid_path`: the path does not \
+            decode as UTF-8", body = ErrorBody),
+        (status = 404, description = "`spec_not_found`: no version of this specification was \
+            ever registered", body = ErrorBody),
+        EngineErrors,
+    ))]
+pub(crate) async fn xes(
+    State(state): State<AppState>,
+    PathParams(spec_id): PathParams<String>,
+    query: Result<Query<XesQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    // `from` at or after `to` is an empty window, not an error: both are valid times.
+    let query = body::query(query)?;
+    let window = Window {
+        from_ms: query.from,
+        to_ms: query.to,
+    };
+    // The specification is checked before the answer starts, so an unknown one is a
+    // 404; from then on the body is produced one case at a time, as the client reads.
+    let export = state
+        .engine()?
+        .xes_export(&spec_id, window)
+        .await
+        .map_err(|e| match e {
+            XesError::Engine(e) => ApiError::from(e),
+            other => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                other.to_string(),
+            ),
+        })?;
+    let body = Body::from_stream(futures_util::stream::unfold(Some(export), next_chunk));
+    Ok(([(header::CONTENT_TYPE, xes::MEDIA_TYPE)], body).into_response())
+}
+
+/// The next chunk of an XES body, for `stream::unfold`: `None` as the state once the
+/// export ended, or failed (the error ends the body early, and is logged: the status
+/// was sent with the first chunk).
+async fn next_chunk(
+    export: Option<XesExport>,
+) -> Option<(Result<Vec<u8>, std::io::Error>, Option<XesExport>)> {
+    let mut export = export?;
+    match export.next_chunk().await {
+        Ok(Some(chunk)) => Some((Ok(chunk), Some(export))),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(error = %e, "XES export failed; the body ends early");
+            Some((Err(std::io::Error::other(e.to_string())), None))
+        }
+    }
 }

@@ -119,6 +119,22 @@ pub(crate) enum WorkflowCommand {
         /// The specification's id.
         id: String,
     },
+    /// Saves the event log of a specification's cases (every version) as XES, for
+    /// process mining (PM4Py, ProM): one trace per case, one event per work-item
+    /// life-cycle transition (docs/api.md). Quarantined cases are left out.
+    ExportXes {
+        /// The specification's id.
+        id: String,
+        /// The file to write; `-` or none: standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Only events at or after this time, in ms since the Unix epoch.
+        #[arg(long, value_name = "MS")]
+        from: Option<u64>,
+        /// Only events before this time, in ms since the Unix epoch.
+        #[arg(long, value_name = "MS")]
+        to: Option<u64>,
+    },
 }
 
 /// `knhk config ...`.

@@ -1,4 +1,4 @@
-//! The client commands (`knhk workflow register|list|get`, `knhk case ...`,
+//! The client commands (`knhk workflow register|list|get|export-xes`, `knhk case ...`,
 //! `knhk workitem ...`): calls to the server at `KNHK_URL`, printed as tables for people
 //! or as the server's JSON with `--json`.
 //!
@@ -7,6 +7,7 @@
 //! usage, file and connection problems (including a 5xx). A refused connection says which
 //! URL was tried and how to start a server.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -49,12 +50,13 @@ impl Client {
         }
     }
 
-    fn call(
+    /// Sends a request and returns the response as it starts, its body unread.
+    fn send(
         &self,
         method: &str,
         path: &str,
         body: Option<(&str, Vec<u8>)>,
-    ) -> anyhow::Result<Reply> {
+    ) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
         let url = format!("{}{path}", self.base);
         let mut request = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(token) = &self.token {
@@ -66,7 +68,17 @@ impl Client {
                 .run(request.header("Content-Type", content_type).body(bytes)?),
             None => self.agent.run(request.body(())?),
         };
-        let mut response = result.map_err(|e| self.transport_error(&url, e))?;
+        result.map_err(|e| self.transport_error(&url, e))
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> anyhow::Result<Reply> {
+        let mut response = self.send(method, path, body)?;
+        let url = format!("{}{path}", self.base);
         let status = response.status().as_u16();
         let text = response
             .body_mut()
@@ -182,6 +194,57 @@ impl Client {
     pub(crate) fn workflow(&self, id: &str) -> anyhow::Result<ExitCode> {
         let reply = self.get(&format!("/workflows/{}", segment(id)))?;
         self.finish(reply, |body| println!("{}", pretty(body)))
+    }
+
+    /// `knhk workflow export-xes ID [-o FILE]`: the server's XES document of the
+    /// specification's cases, saved as it streams in. To a file, it is written beside it
+    /// under a temporary name and renamed once whole, so that a failed export leaves no
+    /// partial file; to standard output (no `-o`, or `-o -`), it is copied as it comes.
+    pub(crate) fn export_xes(
+        &self,
+        id: &str,
+        window: (Option<u64>, Option<u64>),
+        output: Option<&Path>,
+    ) -> anyhow::Result<ExitCode> {
+        let mut query = Vec::new();
+        for (key, value) in [("from", window.0), ("to", window.1)] {
+            if let Some(value) = value {
+                query.push(format!("{key}={value}"));
+            }
+        }
+        let path = format!("/workflows/{}/xes?{}", segment(id), query.join("&"));
+        let mut response = self.send("GET", &path, None)?;
+        let status = response.status().as_u16();
+        if status >= 400 {
+            let text = response.body_mut().read_to_string().unwrap_or_default();
+            let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            return self.finish(Reply { status, body }, |_| {});
+        }
+        let mut body = response.body_mut().as_reader();
+        let failed = || format!("the export from {} broke off", self.base);
+        match output.filter(|o| o.as_os_str() != "-") {
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                std::io::copy(&mut body, &mut stdout).with_context(failed)?;
+                stdout.flush().context("cannot write to standard output")?;
+            }
+            Some(file) => {
+                let dir = match file.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                let mut partial = tempfile::NamedTempFile::new_in(dir)
+                    .with_context(|| format!("cannot write in `{}`", dir.display()))?;
+                std::io::copy(&mut body, partial.as_file_mut()).with_context(failed)?;
+                partial
+                    .persist(file)
+                    .with_context(|| format!("cannot write `{}`", file.display()))?;
+                if !self.json {
+                    eprintln!("saved the XES log of {id} to {}", file.display());
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
     }
 
     /// `knhk case launch|list|get|cancel|history`.

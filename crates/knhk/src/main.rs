@@ -72,6 +72,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             WorkflowCommand::Register { file } => client()?.register(&file),
             WorkflowCommand::List => client()?.workflows(),
             WorkflowCommand::Get { id } => client()?.workflow(&id),
+            WorkflowCommand::ExportXes {
+                id,
+                output,
+                from,
+                to,
+            } => client()?.export_xes(&id, (from, to), output.as_deref()),
         },
         Command::Config { command } => config_command(&command, &overrides, cli.json),
         Command::Case { command } => client()?.case(&command),

@@ -957,6 +957,64 @@ impl Engine {
         Ok(query::item_view(&slot, work_item, info))
     }
 
+    /// The cases of specification `spec_id`, of any of its versions, after `after`, in
+    /// ascending id order: one page of at most `limit` cases examined (at least 1). A
+    /// quarantined case is left out, since its records do not load. `next` is where the
+    /// following page starts, if more cases may follow; a page may hold fewer cases than
+    /// it examined, even none. [`EngineError::UnknownSpec`] if no version of `spec_id`
+    /// was ever registered.
+    ///
+    /// Unlike [`Engine::cases`] this loads no ended case: it reads the summaries the
+    /// engine keeps, so that an export can walk every case of a specification cheaply.
+    pub async fn spec_case_ids(
+        &self,
+        spec_id: &str,
+        after: Option<CaseId>,
+        limit: usize,
+    ) -> Result<Page<CaseId, CaseId>, EngineError> {
+        if !read(&self.inner.registry).knows(spec_id) {
+            return Err(EngineError::UnknownSpec {
+                id: spec_id.to_owned(),
+                version: None,
+            });
+        }
+        let Some(first) = after.map_or(Some(0), |c| c.0.checked_add(1)) else {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        };
+        // A live case's specification is in its slot, read under the slot's lock, which
+        // is not taken while the map is locked: the candidates are collected first.
+        let limit = limit.max(1);
+        let candidates: Vec<(CaseId, Option<SlotLock>)> = read(&self.inner.cases)
+            .range(CaseId(first)..)
+            .filter_map(|(id, resident)| match resident {
+                Resident::Live(slot) => Some((*id, Some(Arc::clone(slot)))),
+                Resident::Ended(summary) => (summary.spec_id == spec_id).then_some((*id, None)),
+                Resident::Quarantined(_) => None,
+            })
+            .take(limit.saturating_add(1))
+            .collect();
+        let more = candidates.len() > limit;
+        let mut items = Vec::new();
+        let mut last = None;
+        for (id, live) in candidates.into_iter().take(limit) {
+            last = Some(id);
+            let matches = match live {
+                Some(slot) => slot.lock().await.spec.id == spec_id,
+                None => true,
+            };
+            if matches {
+                items.push(id);
+            }
+        }
+        Ok(Page {
+            items,
+            next: if more { last } else { None },
+        })
+    }
+
     /// Every entry of case `case`'s log, as acknowledged, oldest first.
     pub async fn history(&self, case: CaseId) -> Result<Vec<HistoryEntry>, EngineError> {
         // Taking a live case's lock waits for a commit in flight, so the history is

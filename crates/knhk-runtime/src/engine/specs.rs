@@ -182,6 +182,12 @@ impl Registry {
         versions.sort_by_key(|v| v.spec_ref.version);
     }
 
+    /// Whether any version of `id` was registered, including versions that no longer
+    /// load.
+    pub(crate) fn knows(&self, id: &str) -> bool {
+        self.versions.contains_key(id) || self.broken.keys().any(|spec| spec.id == id)
+    }
+
     /// The given version of `id`, or its latest with `None`.
     pub(crate) fn get(
         &self,
