@@ -72,6 +72,7 @@ fn the_openapi_document_describes_every_route() {
         "/health",
         "/ready",
         "/openapi.json",
+        "/metrics",
         "/workflows",
         "/workflows/{spec_id}",
         "/workflows/{spec_id}/xes",
@@ -161,7 +162,7 @@ fn the_openapi_document_describes_every_route() {
     operation_ids.sort_unstable();
     operation_ids.dedup();
     assert_eq!(operation_ids.len(), count, "operation ids are unique");
-    assert_eq!(count, 27);
+    assert_eq!(count, 28);
     // Every reference resolves.
     let text = document.to_string();
     for reference in text.split("\"$ref\":\"").skip(1) {
