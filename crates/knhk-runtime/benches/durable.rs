@@ -7,7 +7,11 @@
 //!   concurrent clients: cases/s, work items/s, and the latency of each acknowledged call
 //!   (p50, p99);
 //! - 100,000 active cases (launched, first item enabled): how long the engine takes to
-//!   open and recover them, and the resident memory they take once recovered.
+//!   open and recover them, and the resident memory they take once recovered;
+//! - the same cases on the in-memory store (no fsync, so the engine's own CPU cost shows)
+//!   by 1 and 16 clients, with the hot path sampled for `knhk_hot_path_ticks` never, in
+//!   one command in 64 (the default) and in every command: the cost of sampling, as
+//!   cases/s and the ratio to never. Five rounds, interleaved; the best of each.
 //!
 //! With `--test` (as `cargo bench -- --test` and CI pass it) every scenario runs at a
 //! tiny size, to prove the benchmark works without measuring anything.
@@ -20,7 +24,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use knhk_kernel::{Command, Event, WorkItemId};
-use knhk_runtime::{Engine, EngineConfig, StoragePaths, SystemClock, WorkItemQuery};
+use knhk_runtime::metrics::MetricsConfig;
+use knhk_runtime::{Engine, EngineConfig, MemoryStore, StoragePaths, SystemClock, WorkItemQuery};
 use serde_json::json;
 
 const TASKS: usize = 10;
@@ -110,9 +115,15 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-async fn throughput(in_flight: usize, total_cases: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = open(dir.path());
+/// What one run measured.
+struct Run {
+    cases: f64,
+    elapsed: f64,
+    latencies: Vec<Duration>,
+}
+
+/// Runs `total_cases` cases on `engine` with `in_flight` concurrent clients.
+async fn run(engine: &Engine, in_flight: usize, total_cases: usize) -> Run {
     engine.register(sequence_spec()).await.unwrap();
     let per_client = total_cases.div_ceil(in_flight);
     let start = Instant::now();
@@ -125,7 +136,20 @@ async fn throughput(in_flight: usize, total_cases: usize) {
     }
     let elapsed = start.elapsed().as_secs_f64();
     latencies.sort();
-    let cases = (per_client * in_flight) as f64;
+    Run {
+        cases: (per_client * in_flight) as f64,
+        elapsed,
+        latencies,
+    }
+}
+
+async fn throughput(in_flight: usize, total_cases: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let Run {
+        cases,
+        elapsed,
+        latencies,
+    } = run(&open(dir.path()), in_flight, total_cases).await;
     println!(
         "durable seq10, {in_flight:>4} in flight: {:>8.0} cases/s {:>9.0} work items/s  \
          (calls: p50 {:.2} ms, p99 {:.2} ms; {} cases in {elapsed:.2} s)",
@@ -184,6 +208,40 @@ async fn recovery(active: usize) {
     );
 }
 
+/// The engine on the in-memory store, sampling one command in `sample_every` (0: none).
+fn open_in_memory(sample_every: u64) -> Engine {
+    let config = EngineConfig {
+        metrics: MetricsConfig {
+            hot_path_sample_every: sample_every,
+            ..MetricsConfig::default()
+        },
+        ..EngineConfig::default()
+    };
+    Engine::open(Arc::new(MemoryStore::new()), Arc::new(SystemClock), config).unwrap()
+}
+
+async fn sampling(in_flight: usize, total_cases: usize, rounds: usize) {
+    let settings = [("never", 0), ("1 in 64", 64), ("every command", 1)];
+    let mut best = [0.0f64; 3];
+    let mut p99 = [Duration::MAX; 3];
+    for _ in 0..rounds {
+        for (k, (_, every)) in settings.iter().enumerate() {
+            let measured = run(&open_in_memory(*every), in_flight, total_cases).await;
+            best[k] = best[k].max(measured.cases / measured.elapsed);
+            p99[k] = p99[k].min(percentile(&measured.latencies, 0.99));
+        }
+    }
+    for (k, (name, _)) in settings.iter().enumerate() {
+        println!(
+            "in memory seq10, {in_flight:>2} in flight, hot path sampled {name:<13}: \
+             {:>7.0} cases/s ({:.3}x never), p99 per call {:.1} µs",
+            best[k],
+            best[k] / best[0],
+            p99[k].as_secs_f64() * 1e6,
+        );
+    }
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--test");
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -194,11 +252,14 @@ fn main() {
         if quick {
             throughput(4, 8).await;
             recovery(100).await;
+            sampling(2, 4, 1).await;
             return;
         }
         throughput(1, 5).await;
         throughput(64, 1_280).await;
         throughput(1024, 10_240).await;
         recovery(100_000).await;
+        sampling(1, 2_000, 5).await;
+        sampling(16, 8_000, 5).await;
     });
 }
