@@ -53,6 +53,7 @@ pub mod engine;
 pub mod entry;
 pub mod paths;
 pub mod store;
+pub mod trace;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use commit::{CommitError, Committer, CommitterConfig};
@@ -64,3 +65,4 @@ pub use engine::{
 pub use entry::{Action, Entry, SpecRef};
 pub use paths::{PathsError, StoragePaths};
 pub use store::{CaseId, CaseLog, MemoryStore, Record, RedbStore, Store, StoreError, StoredSpec};
+pub use trace::CaseTrace;
