@@ -78,7 +78,12 @@ impl IntoResponse for ApiError {
                 details: self.details,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        // For the request's log line (`trace.rs`), which sees only the response.
+        response
+            .extensions_mut()
+            .insert(crate::trace::ErrorCode(self.code));
+        response
     }
 }
 
