@@ -69,7 +69,8 @@ pub(crate) async fn request(request: Request, next: Next) -> Response {
     let response = next.run(request).instrument(span.clone()).await;
     let took = started.elapsed();
     let status = response.status();
-    span.record("http.response.status_code", status.as_u16());
+    // As i64: tracing-opentelemetry turns unsigned fields into strings.
+    span.record("http.response.status_code", i64::from(status.as_u16()));
     let _in_span = span.enter();
     let route = route.as_deref().unwrap_or("unmatched");
     let code = response.extensions().get::<ErrorCode>().map(|code| code.0);

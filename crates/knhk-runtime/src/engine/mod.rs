@@ -653,7 +653,7 @@ impl Engine {
         let span = tracing::info_span!(
             "knhk.commit",
             otel.name = "knhk store commit",
-            knhk.records = records.len()
+            knhk.records = i64::try_from(records.len()).unwrap_or(i64::MAX)
         );
         let committed = self.inner.committer.append(records).instrument(span).await;
         self.noted(committed.map_err(EngineError::from))
