@@ -263,12 +263,12 @@ impl SpanProcessor for Gate {
 
     fn on_end(&self, span: SpanData) {
         // The batch processor ignores unsampled spans: they are never pending.
-        if span.span_context.is_sampled() {
-            if self.counts.pending.fetch_add(1, Ordering::Relaxed) >= QUEUE_MAX {
-                self.counts.pending.fetch_sub(1, Ordering::Relaxed);
-                self.counts.dropped.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
+        if span.span_context.is_sampled()
+            && self.counts.pending.fetch_add(1, Ordering::Relaxed) >= QUEUE_MAX
+        {
+            self.counts.pending.fetch_sub(1, Ordering::Relaxed);
+            self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
         }
         self.inner.on_end(span);
     }
