@@ -1759,7 +1759,7 @@ mod tests {
         for row in r.rows() {
             assert_eq!(row.source, "default", "{}", row.key);
         }
-        assert_eq!(r.rows().len(), 35);
+        assert_eq!(r.rows().len(), 38);
     }
 
     #[test]
@@ -1772,8 +1772,11 @@ mod tests {
             database_url = "postgres://knhk@db/knhk"
             url = "https://knhk.example.com/"
             reject_unsound = true
+            log_format = "text"
             otel_endpoint = "http://collector:4317"
             otel_service_name = "knhk-test"
+            otel_protocol = "http/protobuf"
+            otel_resource_attributes = "team=ops"
 
             [limits]
             body_max_bytes = 1024
@@ -2903,7 +2906,7 @@ mod tests {
         );
         let text = r.show_text();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 35);
+        assert_eq!(lines.len(), 38);
         let line = |key: &str| {
             *lines
                 .iter()
@@ -2943,7 +2946,7 @@ mod tests {
         );
         let json = r.show_json();
         let object = json.as_object().unwrap();
-        assert_eq!(object.len(), 35);
+        assert_eq!(object.len(), 38);
         for (key, entry) in object {
             let entry = entry.as_object().unwrap();
             assert_eq!(entry.len(), 2, "{key}");
