@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::store::{CaseId, Record, StoreError};
+use crate::trace::CaseTrace;
 
 /// The deepest nesting of arrays and objects serde_json reads back (its recursion limit
 /// refuses the 128th level). Every record and snapshot is checked against it before it is
@@ -76,6 +77,10 @@ pub enum Action {
         seed: u64,
         /// The kernel's limits for this case, kept so that replay runs under the same ones.
         limits: Limits,
+        /// The trace every action of the case belongs to; absent in records written
+        /// before cases had one (their actions then join each request's trace).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace: Option<CaseTrace>,
     },
     /// A kernel command.
     Command {

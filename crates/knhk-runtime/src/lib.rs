@@ -55,6 +55,7 @@ pub mod entry;
 pub mod metrics;
 pub mod paths;
 pub mod store;
+pub mod trace;
 pub mod xes;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -67,3 +68,4 @@ pub use engine::{
 pub use entry::{Action, Entry, SpecRef};
 pub use paths::{PathsError, StoragePaths};
 pub use store::{CaseId, CaseLog, MemoryStore, Record, RedbStore, Store, StoreError, StoredSpec};
+pub use trace::CaseTrace;

@@ -526,6 +526,7 @@ impl Checker {
             data,
             seed,
             limits,
+            ..
         } = &history[0].action
         else {
             panic!("{at}: the log does not start with a launch");

@@ -134,6 +134,7 @@ fn launch_record(case: u64, spec: &str, version: u64) -> Record {
             data: json!({}),
             seed: 1,
             limits: Limits::default(),
+            trace: None,
         },
         events: Vec::new(),
     };

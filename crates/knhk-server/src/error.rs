@@ -69,6 +69,11 @@ pub(crate) struct ErrorDetail {
     details: Value,
 }
 
+/// The stable code of an error response, which [`ApiError`] leaves in the response's
+/// extensions: the request's metrics and log line see only the response.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ErrorCode(pub(crate) &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
@@ -79,9 +84,8 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, Json(body)).into_response();
-        response
-            .extensions_mut()
-            .insert(crate::metrics::ErrorCode(self.code));
+        // For the request's metrics and log line, which see only the response.
+        response.extensions_mut().insert(ErrorCode(self.code));
         response
     }
 }

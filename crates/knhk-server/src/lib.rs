@@ -10,6 +10,9 @@
 //! over once recovery is done; until then `GET /ready` and every engine route answer
 //! 503 `not_ready`.
 //!
+//! Every request is served in a `tracing` span named after its route's template, whose
+//! parent is the request's W3C `traceparent` when it has one (`trace.rs`).
+//!
 //! [`serve()`] runs the router on a TCP listener with knhk's own accept loop over hyper:
 //! header, body and idle timeouts and a connection limit ([`HttpLimits`]), so that no
 //! client can hold connections open for ever (`serve/mod.rs` explains when each bound
@@ -24,6 +27,7 @@ mod metrics;
 mod openapi;
 mod serve;
 mod system;
+mod trace;
 mod work_items;
 mod workflows;
 
@@ -39,6 +43,7 @@ pub use auth::{Principal, Role, Tokens};
 pub use error::ApiError;
 pub use openapi::openapi;
 pub use serve::{HttpLimits, serve};
+pub use trace::SLOW_REQUEST;
 
 /// Limits and policies of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,5 +196,8 @@ pub fn router(state: AppState) -> Router {
             metrics::measure,
         ))
         .layer(DefaultBodyLimit::max(body_max))
+        // Outermost, so that its span covers authentication and every refusal, and
+        // (applied per route by `Router::layer`) sees the matched route's template.
+        .layer(axum::middleware::from_fn(trace::request))
         .with_state(state)
 }

@@ -21,11 +21,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
+use crate::error::ErrorCode;
 use crate::{ApiError, AppState};
-
-/// The stable code of an error response, left in its extensions for the metrics.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ErrorCode(pub(crate) &'static str);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {

@@ -27,7 +27,8 @@ pub(crate) struct Cli {
     /// The data directory (over KNHK_STATE_STORE_PATH; default ./knhk-data).
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) state_store_path: Option<PathBuf>,
-    /// trace, debug, info, warn or error (over KNHK_LOG_LEVEL; default info).
+    /// A level (trace, debug, info, warn, error, off) or RUST_LOG-style directives such as
+    /// info,knhk_runtime=debug (over KNHK_LOG_LEVEL; default info).
     #[arg(long, global = true, value_name = "LEVEL")]
     pub(crate) log_level: Option<String>,
 }

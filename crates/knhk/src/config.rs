@@ -54,8 +54,10 @@ pub(crate) struct Overrides {
 pub(crate) struct Config {
     /// The socket address the server listens on.
     pub(crate) listen: SocketAddr,
-    /// The least severe level logged.
-    pub(crate) log_level: LogLevel,
+    /// What is logged: a level or `RUST_LOG`-style directives.
+    pub(crate) log_level: LogFilter,
+    /// How log lines are written on stdout.
+    pub(crate) log_format: LogFormat,
     /// The data directory and the engine database file inside it.
     pub(crate) storage: StoragePaths,
     /// PostgreSQL instead of the embedded store, when set.
@@ -80,11 +82,15 @@ pub(crate) struct Config {
     pub(crate) otel_endpoint: Option<String>,
     /// `OTEL_SERVICE_NAME`: the service name on exported traces.
     pub(crate) otel_service_name: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`: how traces are sent.
+    pub(crate) otel_protocol: OtlpProtocol,
+    /// `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs describing this process on traces.
+    pub(crate) otel_resource_attributes: Vec<(String, String)>,
 }
 
 impl Config {
     /// The settings that ask the server for something this build does not have: the
-    /// PostgreSQL store, the Fortune 5 features, OTLP export. Serving with one of them
+    /// PostgreSQL store, the Fortune 5 features. Serving with one of them
     /// would quietly run without what was asked for, so the server refuses to start
     /// and names each one.
     pub(crate) fn unavailable(&self) -> Vec<String> {
@@ -98,11 +104,6 @@ impl Config {
                 self.fortune5.enabled,
                 Key::FORTUNE5_ENABLED,
                 "the Fortune 5 features (SPIFFE, KMS, multi-region)",
-            ),
-            (
-                self.otel_endpoint.is_some(),
-                Key::OTEL_ENDPOINT,
-                "OTLP trace export",
             ),
         ];
         asked
@@ -118,56 +119,85 @@ impl Config {
     }
 }
 
-/// A logging level, from most to least verbose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum LogLevel {
-    /// Everything.
-    Trace,
-    /// Diagnostics.
-    Debug,
-    /// Normal operation (the default).
-    Info,
-    /// Something unexpected that was handled.
-    Warn,
-    /// Something failed.
-    Error,
-}
+/// What is logged: `tracing-subscriber`'s `EnvFilter` directives (`RUST_LOG` syntax),
+/// checked: `info`, or `info,knhk_runtime=debug`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LogFilter(String);
 
-impl LogLevel {
-    const ALL: [LogLevel; 5] = [
-        LogLevel::Trace,
-        LogLevel::Debug,
-        LogLevel::Info,
-        LogLevel::Warn,
-        LogLevel::Error,
-    ];
+impl LogFilter {
+    /// The level names a directive without `target=` may be.
+    const LEVELS: [&'static str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
 
-    /// The level as `tracing` names it.
-    pub(crate) fn tracing(self) -> tracing::Level {
-        match self {
-            LogLevel::Trace => tracing::Level::TRACE,
-            LogLevel::Debug => tracing::Level::DEBUG,
-            LogLevel::Info => tracing::Level::INFO,
-            LogLevel::Warn => tracing::Level::WARN,
-            LogLevel::Error => tracing::Level::ERROR,
-        }
+    /// The directives as given.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
     }
 
-    /// The level's name, lower case (as `tracing`'s filters spell it).
+    /// The filter the directives describe.
+    pub(crate) fn env_filter(&self) -> Result<tracing_subscriber::EnvFilter, String> {
+        tracing_subscriber::EnvFilter::builder()
+            .parse(&self.0)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether `text` is a filter this build accepts. A bare word must be a level:
+    /// `EnvFilter` would take `verbose` for a target name and log nothing useful.
+    fn parse(text: &str) -> Option<LogFilter> {
+        let bare_words_are_levels = text.split(',').all(|directive| {
+            directive.contains('=')
+                || LogFilter::LEVELS
+                    .iter()
+                    .any(|level| level.eq_ignore_ascii_case(directive.trim()))
+        });
+        let filter = LogFilter(text.to_owned());
+        (bare_words_are_levels && filter.env_filter().is_ok()).then_some(filter)
+    }
+}
+
+impl Default for LogFilter {
+    fn default() -> LogFilter {
+        LogFilter("info".to_owned())
+    }
+}
+
+/// How log lines are written on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    /// JSON when stdout is not a terminal (journald, `docker logs`), text when it is.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+impl LogFormat {
+    /// The format's name, as the setting spells it.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
-            LogLevel::Trace => "trace",
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
+            LogFormat::Auto => "auto",
+            LogFormat::Json => "json",
+            LogFormat::Text => "text",
         }
     }
 }
 
-impl fmt::Display for LogLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// The OTLP transport: `OTEL_EXPORTER_OTLP_PROTOCOL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OtlpProtocol {
+    /// OTLP over gRPC (the default; port 4317).
+    Grpc,
+    /// OTLP over HTTP with protobuf bodies (port 4318).
+    HttpProtobuf,
+}
+
+impl OtlpProtocol {
+    /// The protocol's name, as the OpenTelemetry variable spells it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            OtlpProtocol::Grpc => "grpc",
+            OtlpProtocol::HttpProtobuf => "http/protobuf",
+        }
     }
 }
 
@@ -358,6 +388,7 @@ impl Key {
 
     pub(crate) const LISTEN: Key = Key::new("listen", "KNHK_LISTEN");
     pub(crate) const LOG_LEVEL: Key = Key::new("log_level", "KNHK_LOG_LEVEL");
+    pub(crate) const LOG_FORMAT: Key = Key::new("log_format", "KNHK_LOG_FORMAT");
     pub(crate) const STATE_STORE_PATH: Key = Key::new("state_store_path", "KNHK_STATE_STORE_PATH");
     pub(crate) const WORKFLOW_DB_PATH: Key = Key::new("workflow_db_path", "KNHK_WORKFLOW_DB_PATH");
     pub(crate) const DATABASE_URL: Key = Key::new("database_url", "KNHK_DATABASE_URL");
@@ -412,6 +443,9 @@ impl Key {
         Key::new("fortune5.primary_region", "KNHK_PRIMARY_REGION");
     pub(crate) const OTEL_ENDPOINT: Key = Key::new("otel_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT");
     pub(crate) const OTEL_SERVICE_NAME: Key = Key::new("otel_service_name", "OTEL_SERVICE_NAME");
+    pub(crate) const OTEL_PROTOCOL: Key = Key::new("otel_protocol", "OTEL_EXPORTER_OTLP_PROTOCOL");
+    pub(crate) const OTEL_RESOURCE_ATTRIBUTES: Key =
+        Key::new("otel_resource_attributes", "OTEL_RESOURCE_ATTRIBUTES");
 
     /// The flag overriding the setting, if there is one.
     fn flag(self) -> Option<&'static str> {
@@ -642,6 +676,7 @@ impl Resolved {
         let settings = [
             (Key::LISTEN, Json::from(c.listen.to_string())),
             (Key::LOG_LEVEL, Json::from(c.log_level.as_str())),
+            (Key::LOG_FORMAT, Json::from(c.log_format.as_str())),
             (Key::STATE_STORE_PATH, path(&c.storage.state_dir)),
             (Key::WORKFLOW_DB_PATH, path(&c.storage.workflow_db)),
             (
@@ -724,6 +759,16 @@ impl Resolved {
             (Key::PRIMARY_REGION, opt(&f.primary_region)),
             (Key::OTEL_ENDPOINT, opt(&c.otel_endpoint)),
             (Key::OTEL_SERVICE_NAME, opt(&c.otel_service_name)),
+            (Key::OTEL_PROTOCOL, Json::from(c.otel_protocol.as_str())),
+            (
+                Key::OTEL_RESOURCE_ATTRIBUTES,
+                Json::from(
+                    c.otel_resource_attributes
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>(),
+                ),
+            ),
         ];
         rows.extend(settings.into_iter().map(|(key, value)| {
             Row {
@@ -801,7 +846,8 @@ pub(crate) fn resolve(
     let file = b.config_file(read);
 
     let listen = b.setting(Key::LISTEN, default_listen(), parse_addr);
-    let log_level = b.setting(Key::LOG_LEVEL, LogLevel::Info, parse_level);
+    let log_level = b.setting(Key::LOG_LEVEL, LogFilter::default(), parse_level);
+    let log_format = b.setting(Key::LOG_FORMAT, LogFormat::Auto, parse_log_format);
     let state_dir = b.setting(
         Key::STATE_STORE_PATH,
         PathBuf::from(DEFAULT_STATE_STORE_PATH),
@@ -902,6 +948,9 @@ pub(crate) fn resolve(
         parse_http_url(raw).map(Some)
     });
     let otel_service_name = b.setting(Key::OTEL_SERVICE_NAME, None, parse_name);
+    let otel_protocol = b.setting(Key::OTEL_PROTOCOL, OtlpProtocol::Grpc, parse_protocol);
+    let otel_resource_attributes =
+        b.setting(Key::OTEL_RESOURCE_ATTRIBUTES, Vec::new(), parse_attributes);
 
     b.check_unknown_keys();
     let storage = StoragePaths::new(state_dir, Some(&workflow_db));
@@ -922,6 +971,7 @@ pub(crate) fn resolve(
         config: Config {
             listen,
             log_level,
+            log_format,
             storage,
             database_url,
             url,
@@ -933,6 +983,8 @@ pub(crate) fn resolve(
             fortune5,
             otel_endpoint,
             otel_service_name,
+            otel_protocol,
+            otel_resource_attributes,
         },
         file,
         sources,
@@ -984,7 +1036,11 @@ enum Reject {
 }
 
 const ADDR: &str = "an address:port (example: 0.0.0.0:8080)";
-const LEVEL: &str = "a log level (trace, debug, info, warn, error)";
+const LEVEL: &str = "a log level (trace, debug, info, warn, error, off) or RUST_LOG-style \
+                     directives (info,knhk_runtime=debug)";
+const LOG_FORMAT: &str = "a log format (json, text, auto)";
+const PROTOCOL: &str = "an OTLP protocol (grpc, http/protobuf)";
+const ATTRIBUTES: &str = "comma-separated key=value pairs (deployment.environment=prod,team=ops)";
 const HTTP_URL: &str = "an http:// or https:// URL";
 const POSTGRES_URL: &str = "a PostgreSQL URL (postgres://… or postgresql://…)";
 const COUNT: &str = "a positive integer";
@@ -1007,12 +1063,40 @@ fn parse_addr(raw: Raw<'_>) -> Result<SocketAddr, Reject> {
     text(raw)?.parse().map_err(|_| Reject::Invalid(ADDR))
 }
 
-fn parse_level(raw: Raw<'_>) -> Result<LogLevel, Reject> {
+fn parse_level(raw: Raw<'_>) -> Result<LogFilter, Reject> {
+    LogFilter::parse(text(raw)?).ok_or(Reject::Invalid(LEVEL))
+}
+
+fn parse_log_format(raw: Raw<'_>) -> Result<LogFormat, Reject> {
     let s = text(raw)?;
-    LogLevel::ALL
+    [LogFormat::Auto, LogFormat::Json, LogFormat::Text]
         .into_iter()
-        .find(|level| level.as_str().eq_ignore_ascii_case(s))
-        .ok_or(Reject::Invalid(LEVEL))
+        .find(|format| format.as_str().eq_ignore_ascii_case(s))
+        .ok_or(Reject::Invalid(LOG_FORMAT))
+}
+
+/// The OTLP protocols this build sends (`http/json`, the third the specification
+/// names, is not one of them).
+fn parse_protocol(raw: Raw<'_>) -> Result<OtlpProtocol, Reject> {
+    let s = text(raw)?;
+    [OtlpProtocol::Grpc, OtlpProtocol::HttpProtobuf]
+        .into_iter()
+        .find(|protocol| protocol.as_str() == s)
+        .ok_or(Reject::Invalid(PROTOCOL))
+}
+
+/// `OTEL_RESOURCE_ATTRIBUTES`: `key=value` pairs, comma-separated, each key non-empty;
+/// values are taken as written (no percent-decoding).
+fn parse_attributes(raw: Raw<'_>) -> Result<Vec<(String, String)>, Reject> {
+    text(raw)?
+        .split(',')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_owned(), value.trim().to_owned()))
+            }
+            _ => Err(Reject::Invalid(ATTRIBUTES)),
+        })
+        .collect()
 }
 
 fn parse_path(raw: Raw<'_>) -> Result<PathBuf, Reject> {
@@ -1684,7 +1768,7 @@ mod tests {
         let r = ok(None, &[], &Overrides::default());
         let c = &r.config;
         assert_eq!(c.listen, "0.0.0.0:8080".parse::<SocketAddr>().unwrap());
-        assert_eq!(c.log_level, LogLevel::Info);
+        assert_eq!(c.log_level.as_str(), "info");
         assert_eq!(c.storage.state_dir, PathBuf::from("knhk-data"));
         assert_eq!(
             c.storage.workflow_db,
@@ -1739,7 +1823,7 @@ mod tests {
         for row in r.rows() {
             assert_eq!(row.source, "default", "{}", row.key);
         }
-        assert_eq!(r.rows().len(), 35);
+        assert_eq!(r.rows().len(), 38);
     }
 
     #[test]
@@ -1752,8 +1836,11 @@ mod tests {
             database_url = "postgres://knhk@db/knhk"
             url = "https://knhk.example.com/"
             reject_unsound = true
+            log_format = "text"
             otel_endpoint = "http://collector:4317"
             otel_service_name = "knhk-test"
+            otel_protocol = "http/protobuf"
+            otel_resource_attributes = "team=ops"
 
             [limits]
             body_max_bytes = 1024
@@ -1787,7 +1874,7 @@ mod tests {
         let r = ok(Some(text), &[], &Overrides::default());
         let c = &r.config;
         assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
-        assert_eq!(c.log_level, LogLevel::Debug);
+        assert_eq!(c.log_level.as_str(), "debug");
         assert_eq!(c.storage.state_dir, PathBuf::from("/srv/knhk"));
         assert_eq!(
             c.storage.workflow_db,
@@ -1885,7 +1972,7 @@ mod tests {
         let r = ok(None, &env, &Overrides::default());
         let c = &r.config;
         assert_eq!(c.listen.to_string(), "[::1]:7000");
-        assert_eq!(c.log_level, LogLevel::Warn);
+        assert_eq!(c.log_level.as_str(), "WARN");
         assert_eq!(
             c.storage.workflow_db,
             PathBuf::from("/var/lib/knhk/db/engine")
@@ -1935,7 +2022,7 @@ mod tests {
         let r = ok(Some(text), &env, &flags);
         assert_eq!(r.config.listen.to_string(), "3.3.3.3:3");
         assert_eq!(source(&r, "listen"), "flag --listen");
-        assert_eq!(r.config.log_level, LogLevel::Debug);
+        assert_eq!(r.config.log_level.as_str(), "debug");
         assert_eq!(source(&r, "log_level"), "env KNHK_LOG_LEVEL");
         assert_eq!(r.config.storage.state_dir, PathBuf::from("from-flag"));
         assert_eq!(source(&r, "state_store_path"), "flag --state-store-path");
@@ -1957,7 +2044,7 @@ mod tests {
             ..Overrides::default()
         };
         let r = ok(Some(text), &env, &flags);
-        assert_eq!(r.config.log_level, LogLevel::Error);
+        assert_eq!(r.config.log_level.as_str(), "error");
         assert_eq!(source(&r, "log_level"), "flag --log-level");
         assert_eq!(r.config.url, "https://flag");
         assert_eq!(source(&r, "url"), "flag --url");
@@ -2001,9 +2088,9 @@ mod tests {
             found,
             [
                 "knhk.toml: unknown key `extra` (known here: listen, log_level, \
-                 state_store_path, workflow_db_path, database_url, url, limits, http, \
+                 log_format, state_store_path, workflow_db_path, database_url, url, limits, http, \
                  reject_unsound, api_tokens_file, fortune5, otel_endpoint, \
-                 otel_service_name)",
+                 otel_service_name, otel_protocol, otel_resource_attributes)",
                 "knhk.toml: unknown key `fortune5.spiffe` (known here: enabled, \
                  spiffe_enabled, spiffe_socket, spiffe_trust_domain, kms_enabled, \
                  kms_provider, kms_region, kms_key_id, multi_region_enabled, regions, \
@@ -2012,9 +2099,9 @@ mod tests {
                  spec_elements_max, data_depth_max, page_max, registrations_max, \
                  verify_time_max_ms, specs_max, spec_versions_max, lease_max_ms)",
                 "knhk.toml: unknown key `lisen` (known here: listen, log_level, \
-                 state_store_path, workflow_db_path, database_url, url, limits, http, \
+                 log_format, state_store_path, workflow_db_path, database_url, url, limits, http, \
                  reject_unsound, api_tokens_file, fortune5, otel_endpoint, \
-                 otel_service_name)",
+                 otel_service_name, otel_protocol, otel_resource_attributes)",
             ]
         );
     }
@@ -2283,22 +2370,77 @@ mod tests {
 
     #[test]
     fn log_levels() {
-        for level in LogLevel::ALL {
-            let upper = level.as_str().to_ascii_uppercase();
-            let r = ok(None, &[("KNHK_LOG_LEVEL", &upper)], &Overrides::default());
-            assert_eq!(r.config.log_level, level);
+        for level in [
+            "TRACE",
+            "debug",
+            "Info",
+            "warn",
+            "error",
+            "off",
+            "info,knhk_runtime=debug",
+        ] {
+            let r = ok(None, &[("KNHK_LOG_LEVEL", level)], &Overrides::default());
+            assert_eq!(r.config.log_level.as_str(), level);
+            assert!(r.config.log_level.env_filter().is_ok());
         }
         let flags = Overrides {
             log_level: Some("loud".to_owned()),
             ..Overrides::default()
         };
-        let found = problems(Some("log_level = \"verbose\""), &[], &flags);
+        let found = problems(
+            Some("log_level = \"verbose\""),
+            &[("KNHK_LOG_LEVEL", "info,knhk_runtime=chatty")],
+            &flags,
+        );
+        let expected = "is not a log level (trace, debug, info, warn, error, off) or \
+                        RUST_LOG-style directives (info,knhk_runtime=debug)";
         assert_eq!(
             found,
             [
-                "knhk.toml: log_level: `verbose` is not a log level (trace, debug, info, \
-                 warn, error)",
-                "--log-level: `loud` is not a log level (trace, debug, info, warn, error)",
+                format!("knhk.toml: log_level: `verbose` {expected}"),
+                format!("KNHK_LOG_LEVEL: `info,knhk_runtime=chatty` {expected}"),
+                format!("--log-level: `loud` {expected}"),
+            ]
+        );
+    }
+
+    #[test]
+    fn log_formats_protocols_and_resource_attributes() {
+        let c = ok(None, &[], &Overrides::default()).config;
+        assert_eq!(c.log_format, LogFormat::Auto);
+        assert_eq!(c.otel_protocol, OtlpProtocol::Grpc);
+        let env = [
+            ("KNHK_LOG_FORMAT", "TEXT"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=prod, team=ops",
+            ),
+        ];
+        let c = ok(None, &env, &Overrides::default()).config;
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.otel_protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(
+            c.otel_resource_attributes,
+            [
+                ("deployment.environment".to_owned(), "prod".to_owned()),
+                ("team".to_owned(), "ops".to_owned())
+            ]
+        );
+        let env = [
+            ("KNHK_LOG_FORMAT", "yaml"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "a=1,=2"),
+        ];
+        let found = problems(None, &env, &Overrides::default());
+        assert_eq!(
+            found,
+            [
+                "KNHK_LOG_FORMAT: `yaml` is not a log format (json, text, auto)",
+                "OTEL_EXPORTER_OTLP_PROTOCOL: `http/json` is not an OTLP protocol (grpc, \
+                 http/protobuf)",
+                "OTEL_RESOURCE_ATTRIBUTES: `a=1,=2` is not comma-separated key=value pairs \
+                 (deployment.environment=prod,team=ops)",
             ]
         );
     }
@@ -2828,7 +2970,7 @@ mod tests {
         );
         let text = r.show_text();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 35);
+        assert_eq!(lines.len(), 38);
         let line = |key: &str| {
             *lines
                 .iter()
@@ -2868,7 +3010,7 @@ mod tests {
         );
         let json = r.show_json();
         let object = json.as_object().unwrap();
-        assert_eq!(object.len(), 35);
+        assert_eq!(object.len(), 38);
         for (key, entry) in object {
             let entry = entry.as_object().unwrap();
             assert_eq!(entry.len(), 2, "{key}");
@@ -2900,7 +3042,8 @@ mod tests {
             found,
             [
                 "c.toml: listen: expected a string, found integer `1`",
-                "c.toml: log_level: `x` is not a log level (trace, debug, info, warn, error)",
+                "c.toml: log_level: `x` is not a log level (trace, debug, info, warn, error, off) \
+                 or RUST_LOG-style directives (info,knhk_runtime=debug)",
                 "c.toml: unknown key `limits.nope` (known here: body_max_bytes, \
                  spec_elements_max, data_depth_max, page_max, registrations_max, \
                  verify_time_max_ms, specs_max, spec_versions_max, lease_max_ms)",

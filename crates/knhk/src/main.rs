@@ -14,6 +14,7 @@ mod cli;
 mod client;
 mod config;
 mod serve;
+mod telemetry;
 mod validate;
 
 use std::process::ExitCode;

@@ -6,18 +6,21 @@
 //! `knhk_server::serve`, under the `[http]` timeouts and connection limit. Shutdown
 //! (SIGTERM or SIGINT): stop accepting, close idle connections, let requests in flight
 //! finish (at most [`DRAIN_TIMEOUT`], then the rest are cut), then drop the engine,
-//! whose committer commits what is queued before its thread ends.
+//! whose committer commits what is queued before its thread ends, and send the last
+//! spans (`telemetry.rs` sets up the logs on stdout and the trace export).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use knhk_runtime::metrics::MetricsConfig;
 use knhk_runtime::{Engine, EngineConfig, SpecCaps, StoragePaths, SystemClock};
 use knhk_server::{ApiConfig, AppState, HttpLimits, Tokens};
+
+use crate::telemetry::{SpansDropped, Telemetry};
 
 /// How long requests in flight may take to finish after a stop signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,10 +42,8 @@ pub(crate) struct ServeOptions {
     pub(crate) tokens_file: Option<PathBuf>,
     /// The connections' timeouts and limit.
     pub(crate) http: HttpLimits,
-    /// Whether to print the start and stop lines (level `info` or more verbose).
-    pub(crate) verbose: bool,
-    /// The least severe level logged.
-    pub(crate) log_level: crate::config::LogLevel,
+    /// Logs and traces.
+    pub(crate) telemetry: crate::telemetry::TelemetryOptions,
 }
 
 impl From<&crate::config::Config> for ServeOptions {
@@ -84,17 +85,17 @@ impl From<&crate::config::Config> for ServeOptions {
                 idle_timeout: millis(config.http.idle_timeout_ms),
                 connections_max: config.http.connections_max,
             },
-            verbose: config.log_level <= crate::config::LogLevel::Info,
-            log_level: config.log_level,
+            telemetry: crate::telemetry::TelemetryOptions::from(config),
         }
     }
 }
 
 /// The router's state: the API's limits, the tokens (when configured), and what to
 /// warn about. Refuses a tokens file that no longer reads.
-fn app_state(options: &ServeOptions) -> anyhow::Result<AppState> {
+fn app_state(options: &ServeOptions, dropped: SpansDropped) -> anyhow::Result<AppState> {
     let state = AppState::new(options.api);
     state.register_metrics(|registry| {
+        registry.register_collector(Box::new(dropped));
         let labels = [
             ("version", env!("CARGO_PKG_VERSION")),
             // The binary's optional Cargo features compiled in; it has none yet.
@@ -136,47 +137,48 @@ fn millis(ms: usize) -> Duration {
 
 /// Serves until SIGTERM or SIGINT; exit code 0 after a graceful stop.
 pub(crate) fn run(options: ServeOptions) -> anyhow::Result<ExitCode> {
-    // What the libraries log (the store failing and recovering, ...) goes to stderr.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(options.log_level.tracing())
-        .with_target(false)
-        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(options))?;
+    // The exporters' clients are built on the runtime.
+    let telemetry = {
+        let _entered = runtime.enter();
+        Telemetry::install(&options.telemetry)?
+    };
+    let served = runtime.block_on(serve(options, telemetry.dropped_metric()));
+    if let Err(e) = &served {
+        tracing::error!("{e:#}");
+    }
+    // Outside the runtime's tasks (it blocks), while the runtime still runs the exports.
+    telemetry.shutdown();
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(options: ServeOptions) -> anyhow::Result<()> {
+async fn serve(options: ServeOptions, dropped: SpansDropped) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
     let address = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    let verbose = options.verbose;
-    let info = move |line: &str| {
-        if verbose {
-            eprintln!("{line}");
-        }
-    };
-    info(&format!(
-        "knhk {} listening on http://{address}, data in {}",
-        env!("CARGO_PKG_VERSION"),
-        options.storage.workflow_db.display()
-    ));
-    let state = app_state(&options)?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        %address,
+        data = %options.storage.workflow_db.display(),
+        "knhk listening on http://{address}"
+    );
+    let state = app_state(&options, dropped)?;
     for warning in state.warnings() {
         // Loud on purpose: an open API on the network is a decision, not a default.
-        eprintln!("knhk: WARNING: {warning}");
+        tracing::warn!("WARNING: {warning}");
     }
     let app = knhk_server::router(state.clone());
 
     let storage = options.storage.clone();
     let config = options.engine;
+    let started = Instant::now();
     let opening = tokio::task::spawn_blocking(move || -> anyhow::Result<Engine> {
         let store = storage.open_store()?;
         Ok(Engine::open(
@@ -205,19 +207,24 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
             return Ok(());
         }
     };
+    tracing::info!(
+        cases_in_flight = engine.cases_in_flight(),
+        quarantined = engine.quarantined().len(),
+        duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "recovery done; knhk ready"
+    );
     let timers = engine.spawn_timers(TIMER_PERIOD);
     state.set_engine(engine);
-    info("knhk ready");
 
     stop_signal().await?;
-    info("knhk stopping: finishing requests in flight");
+    tracing::info!("knhk stopping: finishing requests in flight");
     let _ = stop_tx.send(true);
     match tokio::time::timeout(DRAIN_TIMEOUT, &mut server).await {
         Ok(served) => served.context("the server task failed")?,
         Err(_) => {
-            eprintln!(
-                "knhk: requests still in flight after {} s; stopping anyway",
-                DRAIN_TIMEOUT.as_secs()
+            tracing::warn!(
+                drain_timeout_s = DRAIN_TIMEOUT.as_secs(),
+                "requests still in flight after the drain timeout; stopping anyway"
             );
             // Aborting the accept loop aborts every connection it serves.
             server.abort();
@@ -228,7 +235,7 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     // The router (with its engine) is gone with the server task; the engine's last
     // clone goes with `state` here, which joins the committer after its last commit.
     drop(state);
-    info("knhk stopped");
+    tracing::info!("knhk stopped");
     Ok(())
 }
 

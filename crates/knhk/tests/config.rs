@@ -88,7 +88,6 @@ fn serving_refuses_settings_for_features_this_build_lacks() {
     for (variable, value) in [
         ("KNHK_DATABASE_URL", "postgres://knhk@localhost/knhk"),
         ("KNHK_FORTUNE5_ENABLED", "true"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
     ] {
         let out = knhk(&[], &[("KNHK_LISTEN", "127.0.0.1:0"), (variable, value)]);
         assert_eq!(out.status.code(), Some(2), "{variable}: {out:?}");

@@ -102,6 +102,7 @@ fn launch_record(case: u64, spec: &str) -> knhk_runtime::Record {
             data: json!({}),
             seed: 1,
             limits: knhk_kernel::Limits::default(),
+            trace: None,
         },
         events: Vec::new(),
     };

@@ -474,6 +474,8 @@ fn prometheus_scrapes_every_metric_with_the_values_of_a_known_mix() {
     );
     p.wait_for("knhk_build_info{version=\"0.1.0\"}", 1.0);
     p.wait_for("knhk_cases_quarantined", 0.0);
+    // No OTLP endpoint: nothing is exported, so nothing is dropped.
+    p.wait_for("knhk_trace_spans_dropped_total", 0.0);
     // Label values are bounded: no case or work item id, and at most the cap of
     // specification ids plus `other`.
     let answer = p.query_raw("group by (spec_id) ({spec_id!=\"\"})");

@@ -41,6 +41,8 @@ use crate::commit::{CommitError, Committer, CommitterConfig};
 use crate::entry::{Action, Entry, STORED_NESTING_MAX};
 use crate::metrics::{CaseCensus, EngineMetrics, MetricsConfig};
 use crate::store::{CaseId, CaseLog, Record, Store, StoreError};
+use crate::trace::CaseTrace;
+use tracing::Instrument;
 
 pub use error::{EngineError, Quarantine};
 pub use index::{ClaimTarget, ItemRef};
@@ -280,6 +282,24 @@ impl Engine {
     ) -> Result<CaseView, EngineError> {
         let spec = self.spec(spec_id, version)?;
         let id = CaseId(self.inner.next_case.fetch_add(1, Ordering::Relaxed));
+        let site = crate::trace::ActionSite {
+            case: id,
+            spec_id: &spec.spec_ref.id,
+            trace: None,
+        };
+        let span = crate::trace::action_span(&site, "knhk launch", None, None);
+        self.launch_as(id, spec, data).instrument(span).await
+    }
+
+    /// [`Engine::launch`] of case `id`, in its launch span.
+    async fn launch_as(
+        &self,
+        id: CaseId,
+        spec: Arc<SpecVersion>,
+        data: Value,
+    ) -> Result<CaseView, EngineError> {
+        // The launch span is the case's trace from now on (see crate::trace).
+        let trace = CaseTrace::of(&tracing::Span::current());
         // Any fixed function of the id would do: the seed is logged with the launch.
         let seed = id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let at_ms = self.inner.clock.now_ms();
@@ -309,9 +329,11 @@ impl Engine {
                 data,
                 seed,
                 limits: self.inner.config.limits,
+                trace: trace.clone(),
             },
             events,
         };
+        slot.trace = trace;
         let record = self.record(&mut slot, &entry)?;
         self.commit(vec![record]).await?;
         self.inner.metrics.launched(&slot.spec.id);
@@ -420,6 +442,7 @@ impl Engine {
         let mut locked = Vec::new();
         let mut records = Vec::new();
         let mut claimed = Vec::new();
+        let mut spans = Vec::new();
         let at_ms = self.inner.clock.now_ms();
         for item in candidates {
             if claimed.len() == max {
@@ -442,11 +465,14 @@ impl Engine {
                 worker: worker.to_owned(),
                 lease_ms,
             };
+            let span = slot.span(&action);
             // Another claim or a command may have taken the item since the index was
             // read: it is simply not claimed.
-            let Ok(events) = self.apply(slot, &action, at_ms) else {
+            let Ok(events) = span.in_scope(|| self.apply(slot, &action, at_ms)) else {
                 continue;
             };
+            // Kept open until the commit answers, which all claims share.
+            spans.push(span);
             let entry = Entry {
                 at_ms,
                 action,
@@ -581,6 +607,12 @@ impl Engine {
     /// error), the case is failed with the reason, durably, and the caller gets
     /// [`EngineError::Internal`]: retrying would only meet the same failure.
     async fn act_locked(&self, slot: &mut Slot, action: Action) -> Result<Vec<Event>, EngineError> {
+        let span = slot.span(&action);
+        self.act_traced(slot, action).instrument(span).await
+    }
+
+    /// [`Engine::act_locked`] in the action's span.
+    async fn act_traced(&self, slot: &mut Slot, action: Action) -> Result<Vec<Event>, EngineError> {
         let reason = match self.commit_action(slot, action).await {
             Err(EngineError::Internal { message, .. }) => message,
             Err(EngineError::Command { source, .. })
@@ -636,7 +668,12 @@ impl Engine {
 
     /// Commits `records` through the group committer.
     async fn commit(&self, records: Vec<Record>) -> Result<(), EngineError> {
-        let committed = self.inner.committer.append(records).await;
+        let span = tracing::info_span!(
+            "knhk.commit",
+            otel.name = "knhk store commit",
+            knhk.records = i64::try_from(records.len()).unwrap_or(i64::MAX)
+        );
+        let committed = self.inner.committer.append(records).instrument(span).await;
         self.noted(committed.map_err(EngineError::from))
     }
 
@@ -1211,6 +1248,7 @@ fn replay(registry: &Registry, log: CaseLog, at: &mut Quarantine) -> Result<Slot
                 data,
                 seed,
                 limits,
+                trace,
             } = &entry.action
             else {
                 return Err("the first record is not a launch".to_owned());
@@ -1234,6 +1272,7 @@ fn replay(registry: &Registry, log: CaseLog, at: &mut Quarantine) -> Result<Slot
             }
             slot.next_seq = 1;
             slot.since_snapshot = 1;
+            slot.trace = trace.clone();
             slot
         }
     };

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::EngineError;
 use crate::entry::{Action, SpecRef};
 use crate::store::CaseId;
+use crate::trace::{self, ActionSite, CaseTrace};
 
 /// A lease: which worker holds a claimed work item, and until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +83,8 @@ pub(crate) struct Slot {
     pub(crate) items: BTreeMap<WorkItemId, ItemInfo>,
     /// Armed timers: when each work item's timer expires.
     pub(crate) timers: BTreeMap<WorkItemId, u64>,
+    /// The trace the case's actions belong to, from its launch record.
+    pub(crate) trace: Option<CaseTrace>,
 }
 
 /// A slot as a snapshot stores it.
@@ -93,6 +96,9 @@ pub(crate) struct SlotImage {
     updated_at_ms: u64,
     items: BTreeMap<WorkItemId, ItemInfo>,
     timers: BTreeMap<WorkItemId, u64>,
+    /// Absent in snapshots taken before cases had a trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    trace: Option<CaseTrace>,
 }
 
 impl Slot {
@@ -118,6 +124,7 @@ impl Slot {
             updated_at_ms: at_ms,
             items: BTreeMap::new(),
             timers: BTreeMap::new(),
+            trace: None,
         };
         slot.observe(&events, at_ms);
         Ok((slot, events))
@@ -142,7 +149,23 @@ impl Slot {
             updated_at_ms: image.updated_at_ms,
             items: image.items,
             timers: image.timers,
+            trace: image.trace,
         })
+    }
+
+    /// The span `action` on this case runs in (see [`crate::trace`]).
+    pub(crate) fn span(&self, action: &Action) -> tracing::Span {
+        let site = ActionSite {
+            case: self.id,
+            spec_id: &self.spec.id,
+            trace: self.trace.as_ref(),
+        };
+        let item = trace::work_item(action);
+        let task = item
+            .and_then(|item| self.items.get(&item))
+            .map(|info| &*info.task)
+            .or_else(|| trace::command_task(action));
+        trace::action_span(&site, trace::name(action), task, item)
     }
 
     /// The snapshot of this slot.
@@ -154,6 +177,7 @@ impl Slot {
             updated_at_ms: self.updated_at_ms,
             items: self.items.clone(),
             timers: self.timers.clone(),
+            trace: self.trace.clone(),
         }
     }
 

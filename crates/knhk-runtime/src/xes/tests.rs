@@ -43,6 +43,7 @@ fn launch() -> Action {
         data: json!({}),
         seed: 0,
         limits: knhk_kernel::Limits::default(),
+        trace: None,
     }
 }
 

@@ -265,20 +265,15 @@ struct AcceptFailures {
 impl AcceptFailures {
     fn failed(&mut self, error: &io::Error) {
         if self.count == 0 {
-            eprintln!(
-                "knhk: cannot accept connections ({error}); retrying every {} ms",
-                ACCEPT_PAUSE.as_millis()
-            );
+            let retry_ms = u64::try_from(ACCEPT_PAUSE.as_millis()).unwrap_or(u64::MAX);
+            tracing::error!(%error, retry_ms, "cannot accept connections; retrying");
         }
         self.count += 1;
     }
 
     fn recovered(&mut self) {
         if self.count > 0 {
-            eprintln!(
-                "knhk: accepting connections again after {} failed attempts",
-                self.count
-            );
+            tracing::info!(failed_attempts = self.count, "accepting connections again");
             self.count = 0;
         }
     }

@@ -10,7 +10,7 @@
 )]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -22,7 +22,7 @@ pub const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")
 pub struct Server {
     pub child: Child,
     pub url: String,
-    /// Where its stderr goes.
+    /// Where its stdout (the log) and stderr go.
     pub log: std::path::PathBuf,
 }
 
@@ -98,8 +98,9 @@ impl Server {
     /// until ready.
     pub fn spawn_command(mut command: Command, dir: &Path, address: &str) -> Server {
         let log = log_path(dir);
+        // The log lines go to stdout, start-up errors to stderr: both in one file.
         let stderr = std::fs::File::create(&log).unwrap();
-        command.stdout(Stdio::null()).stderr(stderr);
+        command.stdout(stderr.try_clone().unwrap()).stderr(stderr);
         let server = Server {
             child: command.spawn().unwrap(),
             url: format!("http://{address}"),
@@ -120,7 +121,7 @@ impl Server {
             .into()
     }
 
-    /// What the server wrote to stderr so far.
+    /// What the server wrote to stdout and stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
