@@ -1799,6 +1799,14 @@ mod tests {
                 connections_max: 1024,
             }
         );
+        assert_eq!(
+            c.metrics,
+            Metrics {
+                spec_ids_max: 100,
+                task_ids_max: 100,
+                hot_path_sample_every: 64,
+            }
+        );
         assert!(!c.reject_unsound);
         assert_eq!(
             c.fortune5,
@@ -1823,7 +1831,7 @@ mod tests {
         for row in r.rows() {
             assert_eq!(row.source, "default", "{}", row.key);
         }
-        assert_eq!(r.rows().len(), 38);
+        assert_eq!(r.rows().len(), 41);
     }
 
     #[test]
@@ -1858,6 +1866,11 @@ mod tests {
             body_timeout_ms = 2000
             idle_timeout_ms = 3000
             connections_max = 16
+
+            [metrics]
+            spec_ids_max = 5
+            task_ids_max = 6
+            hot_path_sample_every = 7
 
             [fortune5]
             enabled = true
@@ -1906,6 +1919,14 @@ mod tests {
                 body_timeout_ms: 2000,
                 idle_timeout_ms: 3000,
                 connections_max: 16,
+            }
+        );
+        assert_eq!(
+            c.metrics,
+            Metrics {
+                spec_ids_max: 5,
+                task_ids_max: 6,
+                hot_path_sample_every: 7,
             }
         );
         let f = &c.fortune5;
@@ -2089,7 +2110,7 @@ mod tests {
             [
                 "knhk.toml: unknown key `extra` (known here: listen, log_level, \
                  log_format, state_store_path, workflow_db_path, database_url, url, limits, http, \
-                 reject_unsound, api_tokens_file, fortune5, otel_endpoint, \
+                 metrics, reject_unsound, api_tokens_file, fortune5, otel_endpoint, \
                  otel_service_name, otel_protocol, otel_resource_attributes)",
                 "knhk.toml: unknown key `fortune5.spiffe` (known here: enabled, \
                  spiffe_enabled, spiffe_socket, spiffe_trust_domain, kms_enabled, \
@@ -2100,8 +2121,26 @@ mod tests {
                  verify_time_max_ms, specs_max, spec_versions_max, lease_max_ms)",
                 "knhk.toml: unknown key `lisen` (known here: listen, log_level, \
                  log_format, state_store_path, workflow_db_path, database_url, url, limits, http, \
-                 reject_unsound, api_tokens_file, fortune5, otel_endpoint, \
+                 metrics, reject_unsound, api_tokens_file, fortune5, otel_endpoint, \
                  otel_service_name, otel_protocol, otel_resource_attributes)",
+            ]
+        );
+    }
+
+    #[test]
+    fn metrics_settings_are_positive_integers() {
+        let text = "[metrics]\nspec_ids_max = 0\ntask_ids_max = \"all\"";
+        let found = problems(
+            Some(text),
+            &[("KNHK_METRICS_HOT_PATH_SAMPLE_EVERY", "-1")],
+            &Overrides::default(),
+        );
+        assert_eq!(
+            found,
+            [
+                "knhk.toml: metrics.spec_ids_max: `0` is not a positive integer",
+                "knhk.toml: metrics.task_ids_max: expected an integer, found string `\"all\"`",
+                "KNHK_METRICS_HOT_PATH_SAMPLE_EVERY: `-1` is not a positive integer",
             ]
         );
     }
@@ -2970,7 +3009,7 @@ mod tests {
         );
         let text = r.show_text();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 38);
+        assert_eq!(lines.len(), 41);
         let line = |key: &str| {
             *lines
                 .iter()
@@ -3010,7 +3049,7 @@ mod tests {
         );
         let json = r.show_json();
         let object = json.as_object().unwrap();
-        assert_eq!(object.len(), 38);
+        assert_eq!(object.len(), 41);
         for (key, entry) in object {
             let entry = entry.as_object().unwrap();
             assert_eq!(entry.len(), 2, "{key}");
