@@ -12,6 +12,10 @@
 #
 #   bench/http.sh                     everything (about two minutes)
 #   SECONDS_PER_RUN=5 bench/http.sh   shorter runs
+#   KNHK_BIN=path/to/knhk bench/http.sh
+#                                     serve that binary instead of building this tree's
+#                                     (bench/observability.sh compares builds); the
+#                                     server inherits the environment, OTEL_* included
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,11 +25,12 @@ url="http://127.0.0.1:$port"
 command -v oha >/dev/null || { echo "oha is needed: cargo install oha" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-(cd "$root" && cargo build --release --quiet -p knhk)
+bin="${KNHK_BIN:-$root/target/release/knhk}"
+[ -n "${KNHK_BIN:-}" ] || (cd "$root" && cargo build --release --quiet -p knhk)
 data="$(mktemp -d -p "${TMPDIR:-/tmp}")"
 scratch="$(mktemp -d)"
 KNHK_LISTEN="127.0.0.1:$port" KNHK_STATE_STORE_PATH="$data" KNHK_LOG_LEVEL=warn \
-    "$root/target/release/knhk" &
+    "$bin" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data" "$scratch"' EXIT
 until curl -sf "$url/ready" >/dev/null; do sleep 0.1; done
