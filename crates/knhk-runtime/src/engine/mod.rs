@@ -21,6 +21,7 @@
 
 mod error;
 mod index;
+mod observe;
 mod query;
 mod slot;
 mod specs;
@@ -32,14 +33,14 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use knhk_expr::CelEvaluator;
-use knhk_kernel::{CaseState, Command, CommandError, Event, Limits, WorkItemId, WorkItemStatus};
+use knhk_kernel::{CaseState, Command, CommandError, Event, Limits, WorkItemId};
 use knhk_model::{Evaluator, ValidSpec};
 use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::commit::{CommitError, Committer, CommitterConfig};
 use crate::entry::{Action, Entry, STORED_NESTING_MAX};
-use crate::metrics::{CaseCensus, EngineMetrics, MetricsConfig};
+use crate::metrics::{EngineMetrics, MetricsConfig};
 use crate::store::{CaseId, CaseLog, Record, Store, StoreError};
 use crate::trace::CaseTrace;
 use tracing::Instrument;
@@ -53,6 +54,7 @@ pub use slot::{ItemInfo, Lease, Resourcing};
 pub use specs::{BrokenSpec, SpecCaps, SpecVersion};
 
 use index::{Due, Index};
+use observe::{Collector, census, transitions};
 use slot::{Slot, SlotImage};
 use specs::{Prepared, Registry};
 
@@ -1336,124 +1338,6 @@ fn store_failed(error: &EngineError) -> bool {
 }
 
 /// What a caught panic said.
-/// What case `slot` contributes to the in-flight gauges: nothing once it has ended.
-fn census(slot: &Slot) -> Option<CaseCensus> {
-    let state = match slot.case.state() {
-        CaseState::Running => 0,
-        CaseState::Suspended => 1,
-        _ => return None,
-    };
-    let mut census = CaseCensus {
-        state,
-        items: Default::default(),
-    };
-    for item in slot.case.work_items() {
-        let resourcing = slot.items.get(&item.id).map(|info| &info.resourcing);
-        let status = match (item.status, resourcing) {
-            (WorkItemStatus::Enabled, Some(Resourcing::Offered { .. })) => 1,
-            (WorkItemStatus::Enabled, Some(Resourcing::Allocated { .. })) => 2,
-            (WorkItemStatus::Enabled, _) => 0,
-            (WorkItemStatus::Started, _) => 3,
-            (WorkItemStatus::Suspended, _) => 4,
-            // A live work item is enabled, started or suspended.
-            _ => continue,
-        };
-        census.items[status] += 1;
-    }
-    Some(census)
-}
-
-/// The transitions a command fired and completed: the divisor of a hot-path sample.
-fn transitions(events: &[Event]) -> usize {
-    events
-        .iter()
-        .filter(|e| matches!(e, Event::TaskFired { .. } | Event::TaskCompleted { .. }))
-        .count()
-}
-
-/// The part of the engine's metrics read at each scrape.
-#[derive(Debug)]
-struct Collector(std::sync::Weak<Inner>);
-
-impl prometheus_client::collector::Collector for Collector {
-    fn encode(
-        &self,
-        mut encoder: prometheus_client::encoding::DescriptorEncoder,
-    ) -> Result<(), std::fmt::Error> {
-        use prometheus_client::encoding::EncodeMetric;
-        use prometheus_client::metrics::counter::ConstCounter;
-        use prometheus_client::metrics::gauge::ConstGauge;
-
-        let Some(inner) = self.0.upgrade() else {
-            return Ok(());
-        };
-        // Every version of a specification shares its id's label; ids past the cap share
-        // `other`.
-        let mut decisions: BTreeMap<(String, &str, &str), u64> = BTreeMap::new();
-        let mut work: BTreeMap<String, u64> = BTreeMap::new();
-        for version in read(&inner.registry).all() {
-            let stats = version.compiled.or_join_stats();
-            let spec = inner.metrics.spec_label(&version.spec_ref.id);
-            for verdict in knhk_kernel::OrJoinVerdict::ALL {
-                let i = verdict.index();
-                for (source, n) in [("analysis", stats.analysed[i]), ("cache", stats.cached[i])] {
-                    *decisions
-                        .entry((spec.clone(), verdict.name(), source))
-                        .or_default() += n;
-                }
-            }
-            *work.entry(spec).or_default() += stats.work;
-        }
-        let counter = ConstCounter::new(0u64);
-        let mut family = encoder.encode_descriptor(
-            "knhk_or_join_decisions",
-            "OR-join decisions by verdict (unknown: the analysis ran out of budget) and by \
-             source (a fresh analysis, or the cache of earlier verdicts)",
-            None,
-            counter.metric_type(),
-        )?;
-        for ((spec_id, verdict, source), n) in decisions {
-            let labels = [
-                ("spec_id", spec_id.as_str()),
-                ("verdict", verdict),
-                ("source", source),
-            ];
-            ConstCounter::new(n).encode(family.encode_family(&labels)?)?;
-        }
-        let mut family = encoder.encode_descriptor(
-            "knhk_or_join_analysis_work",
-            "Work units the OR-join analyses spent (the unit of the budget \
-             limits.or_join_work_max: one backward step)",
-            None,
-            counter.metric_type(),
-        )?;
-        for (spec_id, n) in work {
-            ConstCounter::new(n).encode(family.encode_family(&[("spec_id", spec_id.as_str())])?)?;
-        }
-        let quarantined = read(&inner.cases)
-            .values()
-            .filter(|r| matches!(r, Resident::Quarantined(_)))
-            .count();
-        let broken = read(&inner.registry).broken().len();
-        for (name, help, n) in [
-            (
-                "knhk_cases_quarantined",
-                "Cases set aside because their stored records cannot be loaded",
-                quarantined,
-            ),
-            (
-                "knhk_specifications_broken",
-                "Stored specification versions that no longer load",
-                broken,
-            ),
-        ] {
-            let gauge = ConstGauge::new(i64::try_from(n).unwrap_or(i64::MAX));
-            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
-        }
-        Ok(())
-    }
-}
-
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
