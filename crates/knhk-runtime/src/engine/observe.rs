@@ -2,7 +2,7 @@
 //! census of a case, the divisor of a hot-path sample, and the collector that reads the
 //! OR-joins' decisions and the quarantined cases when Prometheus asks.
 
-use BTreeMap;
+use std::collections::BTreeMap;
 
 use knhk_kernel::{CaseState, Event, WorkItemStatus};
 
