@@ -15,7 +15,7 @@ use knhk_model::{
 use serde_json::{Map, Value};
 
 use crate::bitset::Bitset;
-use crate::orjoin::{OrJoinCache, OrJoinStats};
+use crate::orjoin::{OrJoinCache, OrJoinProbe};
 
 /// A compiled expression.
 pub type Expr = Arc<dyn Expression>;
@@ -362,10 +362,10 @@ impl CompiledSpec {
         })
     }
 
-    /// What this specification's OR-joins have decided since it was compiled, in every
-    /// case that runs it.
-    pub fn or_join_stats(&self) -> OrJoinStats {
-        self.or_join_cache.stats()
+    /// Shows every OR-join decision of every case that runs this specification to
+    /// `probe` (see [`OrJoinProbe`]). Only the first probe set is kept.
+    pub fn set_or_join_probe(&self, probe: Arc<dyn OrJoinProbe>) {
+        self.or_join_cache.set_probe(probe);
     }
 
     /// The net at `ix`.

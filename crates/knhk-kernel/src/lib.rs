@@ -55,4 +55,4 @@ pub use bitset::Bitset;
 pub use case::*;
 pub use compile::*;
 pub use marking::Marking;
-pub use orjoin::{OrJoinStats, OrJoinVerdict, or_join_enabled};
+pub use orjoin::{OrJoinProbe, OrJoinVerdict, or_join_enabled};

@@ -106,8 +106,7 @@
 //! breadth-first over a FIFO queue, and the basis is a vector.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use knhk_model::{JoinCode, SplitCode};
 
@@ -590,52 +589,23 @@ fn insert_minimal(basis: &mut Vec<Vec<u32>>, m: &[u32]) -> bool {
 #[derive(Debug, Default)]
 pub(crate) struct OrJoinCache {
     verdicts: Mutex<BTreeMap<CacheKey, OrJoinVerdict>>,
-    tally: Tally,
+    probe: OnceLock<Arc<dyn OrJoinProbe>>,
 }
 
-/// What the OR-joins of one specification decided so far, as counts that only grow: the
-/// runtime reports them to operators. Counting is not state the semantics reads, so the
-/// kernel stays a function of its inputs.
-#[derive(Debug, Default)]
-struct Tally {
-    /// Decisions by verdict (enabled, not enabled, unknown) that ran the analysis.
-    analysed: [AtomicU64; 3],
-    /// Decisions by verdict that the cache answered.
-    cached: [AtomicU64; 3],
-    /// Work units the analyses spent (the unit of [`crate::Limits::or_join_work_max`]).
-    work: AtomicU64,
-}
+/// Watches the OR-join decisions of one compiled specification from outside the kernel
+/// (see [`crate::CompiledSpec::set_or_join_probe`]): the runtime counts them and times
+/// the analyses, with its own clock, for its metrics. A probe sees decisions; it cannot
+/// change one, so the kernel stays a function of its inputs.
+pub trait OrJoinProbe: Send + Sync + std::fmt::Debug {
+    /// A decision answered from the cache of earlier verdicts.
+    fn cached(&self, verdict: OrJoinVerdict);
 
-/// What the OR-joins of a specification have decided since it was compiled (see
-/// [`crate::CompiledSpec::or_join_stats`]). Arrays are indexed by
-/// [`OrJoinVerdict::index`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct OrJoinStats {
-    /// Decisions that ran the analysis, by verdict.
-    pub analysed: [u64; 3],
-    /// Decisions answered from the cache of earlier verdicts, by verdict.
-    pub cached: [u64; 3],
-    /// Work units the analyses spent in all.
-    pub work: u64,
+    /// Runs `analysis` once: it runs the OR-join analysis and returns its verdict and the
+    /// work units it spent (the unit of [`crate::Limits::or_join_work_max`]).
+    fn analysis(&self, analysis: &mut dyn FnMut() -> (OrJoinVerdict, u64));
 }
 
 impl OrJoinVerdict {
-    /// Every verdict, in the order of [`OrJoinStats`]'s arrays.
-    pub const ALL: [OrJoinVerdict; 3] = [
-        OrJoinVerdict::Enabled,
-        OrJoinVerdict::NotEnabled,
-        OrJoinVerdict::Unknown,
-    ];
-
-    /// The verdict's position in [`OrJoinVerdict::ALL`].
-    pub fn index(self) -> usize {
-        match self {
-            OrJoinVerdict::Enabled => 0,
-            OrJoinVerdict::NotEnabled => 1,
-            OrJoinVerdict::Unknown => 2,
-        }
-    }
-
     /// The verdict's name: `enabled`, `not_enabled` or `unknown` (the budget ran out).
     pub fn name(self) -> &'static str {
         match self {
@@ -664,15 +634,22 @@ impl OrJoinCache {
         work_max: u64,
     ) -> OrJoinVerdict {
         let key = (net_ix, task, marking.clone(), busy.clone(), work_max);
+        let probe = self.probe.get();
         if let Ok(cache) = self.verdicts.lock()
             && let Some(verdict) = cache.get(&key)
         {
-            self.tally.cached[verdict.index()].fetch_add(1, Ordering::Relaxed);
+            if let Some(probe) = probe {
+                probe.cached(*verdict);
+            }
             return *verdict;
         }
-        let (verdict, work) = analyse(net, task, marking, busy, work_max);
-        self.tally.analysed[verdict.index()].fetch_add(1, Ordering::Relaxed);
-        self.tally.work.fetch_add(work, Ordering::Relaxed);
+        let mut decided = None;
+        if let Some(probe) = probe {
+            probe.analysis(&mut || *decided.insert(analyse(net, task, marking, busy, work_max)));
+        }
+        // Without a probe, or with one that did not run the analysis, it runs here.
+        let (verdict, _work) =
+            decided.unwrap_or_else(|| analyse(net, task, marking, busy, work_max));
         // A poisoned lock only means another thread panicked mid-insert; skipping the
         // cache is always correct.
         if let Ok(mut cache) = self.verdicts.lock() {
@@ -684,13 +661,8 @@ impl OrJoinCache {
         verdict
     }
 
-    /// The decisions counted so far.
-    pub(crate) fn stats(&self) -> OrJoinStats {
-        let load = |counts: &[AtomicU64; 3]| counts.each_ref().map(|c| c.load(Ordering::Relaxed));
-        OrJoinStats {
-            analysed: load(&self.tally.analysed),
-            cached: load(&self.tally.cached),
-            work: self.tally.work.load(Ordering::Relaxed),
-        }
+    /// Hands the decisions to `probe` from now on; a second probe is ignored.
+    pub(crate) fn set_probe(&self, probe: Arc<dyn OrJoinProbe>) {
+        let _already_set = self.probe.set(probe);
     }
 }

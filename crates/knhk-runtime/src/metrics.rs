@@ -1,8 +1,8 @@
 //! What the engine measures for operators, as Prometheus metrics.
 //!
 //! Owns the engine's metric families (cases by outcome, tasks completed, case durations,
-//! the hot-path tick samples, work in flight, timer and lease expiries, recovery, group
-//! commit) and the rule that keeps their label values bounded. The kernel keeps no clock
+//! the hot-path tick samples, work in flight, OR-join decisions, timer and lease
+//! expiries, recovery, group commit) and the rule that keeps their label values bounded. The kernel keeps no clock
 //! and no metrics: everything here is measured around it, by the engine. The families
 //! live in a `prometheus-client` registry that the caller owns
 //! ([`crate::engine::Engine::register_metrics`]); nothing is global.
@@ -16,7 +16,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use knhk_kernel::{OrJoinProbe, OrJoinVerdict};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -72,6 +74,18 @@ struct TaskLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct SpecLabel {
+    spec_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct DecisionLabels {
+    spec_id: String,
+    verdict: &'static str,
+    source: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct StateLabel {
     state: &'static str,
 }
@@ -91,6 +105,11 @@ type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 fn case_duration_histogram() -> Histogram {
     // 10 ms to about 5 days.
     Histogram::new(exponential_buckets(0.01, 4.0, 15))
+}
+
+fn or_join_histogram() -> Histogram {
+    // 1 µs to about 1 s.
+    Histogram::new(exponential_buckets(0.000_001, 4.0, 11))
 }
 
 /// The states of a case in flight, as `knhk_cases_in_flight` labels them.
@@ -123,6 +142,7 @@ pub(crate) struct EngineMetrics {
     work_items: Family<StatusLabel, Gauge>,
     census: Arc<Mutex<HashMap<CaseId, CaseCensus>>>,
     expiries: Family<KindLabel, Counter>,
+    or_join: OrJoinMetrics,
     recovery_seconds: Gauge<f64, AtomicU64>,
     recovered_cases: Gauge,
     pub(crate) commit: CommitMetrics,
@@ -173,6 +193,7 @@ impl EngineMetrics {
             work_items: Family::default(),
             census: Arc::new(Mutex::new(HashMap::new())),
             expiries: Family::default(),
+            or_join: OrJoinMetrics::default(),
             recovery_seconds: Gauge::default(),
             recovered_cases: Gauge::default(),
             commit: CommitMetrics::default(),
@@ -212,6 +233,24 @@ impl EngineMetrics {
             "knhk_work_items",
             "Live work items, by status",
             self.work_items.clone(),
+        );
+        registry.register(
+            "knhk_or_join_decisions",
+            "OR-join decisions by verdict (unknown: the analysis ran out of budget) and by \
+             source (a fresh analysis, or the cache of earlier verdicts)",
+            self.or_join.decisions.clone(),
+        );
+        registry.register_with_unit(
+            "knhk_or_join_analysis_duration",
+            "Time of one OR-join analysis (decisions from the cache take none)",
+            Unit::Seconds,
+            self.or_join.seconds.clone(),
+        );
+        registry.register(
+            "knhk_or_join_analysis_work",
+            "Work units the OR-join analyses spent (the unit of the budget \
+             limits.or_join_work_max: one backward step)",
+            self.or_join.work.clone(),
         );
         registry.register(
             "knhk_expiries",
@@ -261,6 +300,15 @@ impl EngineMetrics {
     /// The label value of specification `spec_id` (itself, or `other` past the cap).
     pub(crate) fn spec_label(&self, spec_id: &str) -> String {
         self.labels.spec(spec_id)
+    }
+
+    /// The probe that counts and times the OR-join decisions of specification
+    /// `spec_id`, for its compiled versions.
+    pub(crate) fn or_join_probe(&self, spec_id: &str) -> Arc<dyn OrJoinProbe> {
+        Arc::new(SpecOrJoins {
+            spec_id: self.spec_label(spec_id),
+            metrics: self.or_join.clone(),
+        })
     }
 
     /// Notes a launched case.
@@ -376,6 +424,63 @@ impl EngineMetrics {
                     .inc_by(d);
             }
         }
+    }
+}
+
+/// The OR-join families, shared by every specification's probe.
+#[derive(Debug, Clone)]
+struct OrJoinMetrics {
+    decisions: Family<DecisionLabels, Counter>,
+    seconds: HistogramFamily<SpecLabel>,
+    work: Family<SpecLabel, Counter>,
+}
+
+impl Default for OrJoinMetrics {
+    fn default() -> OrJoinMetrics {
+        OrJoinMetrics {
+            decisions: Family::default(),
+            seconds: Family::new_with_constructor(or_join_histogram),
+            work: Family::default(),
+        }
+    }
+}
+
+/// One specification's [`OrJoinProbe`]: its label value, fixed when it is compiled.
+#[derive(Debug)]
+struct SpecOrJoins {
+    spec_id: String,
+    metrics: OrJoinMetrics,
+}
+
+impl SpecOrJoins {
+    fn decided(&self, verdict: OrJoinVerdict, source: &'static str) {
+        let labels = DecisionLabels {
+            spec_id: self.spec_id.clone(),
+            verdict: verdict.name(),
+            source,
+        };
+        self.metrics.decisions.get_or_create(&labels).inc();
+    }
+}
+
+impl OrJoinProbe for SpecOrJoins {
+    fn cached(&self, verdict: OrJoinVerdict) {
+        self.decided(verdict, "cache");
+    }
+
+    fn analysis(&self, analysis: &mut dyn FnMut() -> (OrJoinVerdict, u64)) {
+        let started = Instant::now();
+        let (verdict, work) = analysis();
+        let took = started.elapsed();
+        self.decided(verdict, "analysis");
+        let labels = SpecLabel {
+            spec_id: self.spec_id.clone(),
+        };
+        self.metrics
+            .seconds
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
+        self.metrics.work.get_or_create(&labels).inc_by(work);
     }
 }
 

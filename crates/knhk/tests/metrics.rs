@@ -446,10 +446,20 @@ fn prometheus_scrapes_every_metric_with_the_values_of_a_known_mix() {
     };
     assert!(p.value(&decisions("not_enabled")).unwrap() >= 1.0);
     assert!(p.value(&decisions("enabled")).unwrap() >= 1.0);
-    p.wait_for(&decisions("unknown"), 0.0);
-    // The partly marked preset made the analysis search backwards.
+    // No analysis ran out of budget: the verdict `unknown` has no series.
+    p.wait_for(&format!("{} or vector(0)", decisions("unknown")), 0.0);
+    // The partly marked preset made the analysis search backwards, and each analysis
+    // was timed.
     let work = format!("knhk_or_join_analysis_work_total{{spec_id=\"{merge}\"}}");
     assert!(p.value(&work).unwrap() > 0.0);
+    let analyses = format!("knhk_or_join_analysis_duration_seconds_count{{spec_id=\"{merge}\"}}");
+    assert_eq!(
+        p.value(&analyses),
+        p.value(&format!(
+            "sum(knhk_or_join_decisions_total{{spec_id=\"{merge}\",source=\"analysis\"}})"
+        ))
+    );
+    assert!(p.value(&analyses).unwrap() >= 2.0);
     p.wait_for("knhk_specifications_broken", 0.0);
     p.wait_for("knhk_expiries_total{kind=\"timer\"}", 0.0);
     assert!(p.value("knhk_store_commit_duration_seconds_count").unwrap() >= 30.0);

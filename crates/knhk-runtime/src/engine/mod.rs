@@ -192,7 +192,8 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         let metrics = EngineMetrics::new(config.metrics);
         let started = std::time::Instant::now();
-        let (registry, residents) = load(store.as_ref(), evaluator)?;
+        let (registry, residents) = load(store.as_ref(), evaluator, &metrics)?;
+        registry.observe();
         let mut index = Index::default();
         let mut cases = BTreeMap::new();
         for resident in residents {
@@ -1159,7 +1160,9 @@ impl StoreReport {
 /// specification version loads, every case recovers, and every record of every case
 /// decodes. Reads only.
 pub fn check_store(store: &dyn Store) -> Result<StoreReport, EngineError> {
-    let (registry, cases) = load(store, Arc::new(CelEvaluator::default()))?;
+    // A check measures nothing: its metrics are never registered.
+    let metrics = EngineMetrics::new(MetricsConfig::default());
+    let (registry, cases) = load(store, Arc::new(CelEvaluator::default()), &metrics)?;
     let mut report = StoreReport {
         specs: store.specs()?.len(),
         cases: cases.len(),
@@ -1192,8 +1195,9 @@ pub fn check_store(store: &dyn Store) -> Result<StoreReport, EngineError> {
 fn load(
     store: &dyn Store,
     evaluator: Arc<dyn Evaluator>,
+    metrics: &EngineMetrics,
 ) -> Result<(Registry, Vec<Result<Slot, Quarantine>>), EngineError> {
-    let mut registry = Registry::new(evaluator);
+    let mut registry = Registry::new(evaluator, metrics.clone());
     for stored in store.specs()? {
         registry.load(stored);
     }

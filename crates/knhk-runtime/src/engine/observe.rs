@@ -1,8 +1,6 @@
 //! What the engine shows of itself at each scrape and after each commit: the in-flight
-//! census of a case, the divisor of a hot-path sample, and the collector that reads the
-//! OR-joins' decisions and the quarantined cases when Prometheus asks.
-
-use std::collections::BTreeMap;
+//! census of a case, the divisor of a hot-path sample, and the collector that counts the
+//! quarantined cases and broken specification versions when Prometheus asks.
 
 use knhk_kernel::{CaseState, Event, WorkItemStatus};
 
@@ -46,7 +44,8 @@ pub(super) fn transitions(events: &[Event]) -> usize {
         .count()
 }
 
-/// The part of the engine's metrics read at each scrape.
+/// The part of the engine's metrics read at each scrape: counted from the cases and
+/// the registry rather than kept up to date on every change, since they change rarely.
 #[derive(Debug)]
 pub(super) struct Collector(pub(super) std::sync::Weak<Inner>);
 
@@ -56,55 +55,11 @@ impl prometheus_client::collector::Collector for Collector {
         mut encoder: prometheus_client::encoding::DescriptorEncoder,
     ) -> Result<(), std::fmt::Error> {
         use prometheus_client::encoding::EncodeMetric;
-        use prometheus_client::metrics::counter::ConstCounter;
         use prometheus_client::metrics::gauge::ConstGauge;
 
         let Some(inner) = self.0.upgrade() else {
             return Ok(());
         };
-        // Every version of a specification shares its id's label; ids past the cap share
-        // `other`.
-        let mut decisions: BTreeMap<(String, &str, &str), u64> = BTreeMap::new();
-        let mut work: BTreeMap<String, u64> = BTreeMap::new();
-        for version in read(&inner.registry).all() {
-            let stats = version.compiled.or_join_stats();
-            let spec = inner.metrics.spec_label(&version.spec_ref.id);
-            for verdict in knhk_kernel::OrJoinVerdict::ALL {
-                let i = verdict.index();
-                for (source, n) in [("analysis", stats.analysed[i]), ("cache", stats.cached[i])] {
-                    *decisions
-                        .entry((spec.clone(), verdict.name(), source))
-                        .or_default() += n;
-                }
-            }
-            *work.entry(spec).or_default() += stats.work;
-        }
-        let counter = ConstCounter::new(0u64);
-        let mut family = encoder.encode_descriptor(
-            "knhk_or_join_decisions",
-            "OR-join decisions by verdict (unknown: the analysis ran out of budget) and by \
-             source (a fresh analysis, or the cache of earlier verdicts)",
-            None,
-            counter.metric_type(),
-        )?;
-        for ((spec_id, verdict, source), n) in decisions {
-            let labels = [
-                ("spec_id", spec_id.as_str()),
-                ("verdict", verdict),
-                ("source", source),
-            ];
-            ConstCounter::new(n).encode(family.encode_family(&labels)?)?;
-        }
-        let mut family = encoder.encode_descriptor(
-            "knhk_or_join_analysis_work",
-            "Work units the OR-join analyses spent (the unit of the budget \
-             limits.or_join_work_max: one backward step)",
-            None,
-            counter.metric_type(),
-        )?;
-        for (spec_id, n) in work {
-            ConstCounter::new(n).encode(family.encode_family(&[("spec_id", spec_id.as_str())])?)?;
-        }
         let quarantined = read(&inner.cases)
             .values()
             .filter(|r| matches!(r, Resident::Quarantined(_)))

@@ -13,6 +13,7 @@ use knhk_model::{Evaluator, Specification, ValidSpec};
 
 use super::EngineError;
 use crate::entry::SpecRef;
+use crate::metrics::EngineMetrics;
 use crate::store::StoredSpec;
 
 /// One registered specification version.
@@ -44,6 +45,8 @@ pub(crate) struct Registry {
     broken: BTreeMap<SpecRef, String>,
     /// What compiles every version's expressions.
     evaluator: Arc<dyn Evaluator>,
+    /// Where each compiled version's OR-join decisions are counted.
+    metrics: EngineMetrics,
 }
 
 impl std::fmt::Debug for Registry {
@@ -56,12 +59,23 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// An empty registry compiling expressions with `evaluator`.
-    pub(crate) fn new(evaluator: Arc<dyn Evaluator>) -> Registry {
+    /// An empty registry compiling expressions with `evaluator`, counting OR-join
+    /// decisions in `metrics`.
+    pub(crate) fn new(evaluator: Arc<dyn Evaluator>, metrics: EngineMetrics) -> Registry {
         Registry {
             versions: BTreeMap::new(),
             broken: BTreeMap::new(),
             evaluator,
+            metrics,
+        }
+    }
+
+    /// Shows the OR-join decisions of every version loaded so far to the metrics: once
+    /// recovery has replayed the cases, so that a restart does not count its replays.
+    pub(crate) fn observe(&self) {
+        for version in self.versions.values().flatten() {
+            let probe = self.metrics.or_join_probe(&version.spec_ref.id);
+            version.compiled.set_or_join_probe(probe);
         }
     }
 
@@ -90,7 +104,9 @@ impl Registry {
             });
         }
         let version = self.last_version(&spec.id) + 1;
-        let compiled = Arc::new(CompiledSpec::compile(&spec, self.evaluator.as_ref())?);
+        let compiled = CompiledSpec::compile(&spec, self.evaluator.as_ref())?;
+        compiled.set_or_join_probe(self.metrics.or_join_probe(&spec.id));
+        let compiled = Arc::new(compiled);
         Ok(Prepared::New(Arc::new(SpecVersion {
             spec_ref: SpecRef {
                 id: spec.id.clone(),
