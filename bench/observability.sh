@@ -21,19 +21,23 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 base_rev="${BASE:-e9fc6b3}"
+# BASE's checkout and build stay under target/, so that a second run rebuilds little.
 base_target="$root/target/observability-base"
+base="$base_target/src"
 scratch="$(mktemp -d)"
 receiver=""
 cleanup() {
-    [ -n "$receiver" ] && kill "$receiver" 2>/dev/null
-    git -C "$root" worktree remove --force "$scratch/base" 2>/dev/null || true
+    if [ -n "$receiver" ]; then kill "$receiver" 2>/dev/null || true; fi
     rm -rf "$scratch"
 }
 trap cleanup EXIT
 
-git -C "$root" worktree add --quiet --detach "$scratch/base" "$base_rev"
+if [ ! -d "$base" ]; then
+    git -C "$root" worktree add --quiet --detach "$base" "$base_rev"
+fi
+git -C "$base" checkout --quiet --detach "$base_rev"
 echo "== building $base_rev and this tree (release)"
-(cd "$scratch/base" && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet -p knhk)
+(cd "$base" && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet -p knhk)
 (cd "$root" && cargo build --release --quiet -p knhk)
 
 "$root/.venv/bin/python3" "$root/crates/knhk/tests/otlp/receiver.py" >"$scratch/spans" &
@@ -60,7 +64,7 @@ done
 
 for round in 1 2; do
     echo "== durable engine, round $round"
-    (cd "$scratch/base" && CARGO_TARGET_DIR="$base_target" \
+    (cd "$base" && CARGO_TARGET_DIR="$base_target" \
         cargo bench --quiet -p knhk-runtime --bench durable 2>/dev/null) \
         | grep 'durable seq10' | sed 's/^/off      /'
     (cd "$root" && cargo bench --quiet -p knhk-runtime --bench durable 2>/dev/null) \
