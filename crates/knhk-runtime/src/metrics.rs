@@ -27,8 +27,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::store::CaseId;
-
 /// The label value standing for every specification or task past the caps.
 pub const OTHER: &str = "other";
 
@@ -140,7 +138,10 @@ pub(crate) struct EngineMetrics {
     ticks: quanta::Clock,
     cases_in_flight: Family<StateLabel, Gauge>,
     work_items: Family<StatusLabel, Gauge>,
-    census: Arc<Mutex<HashMap<CaseId, CaseCensus>>>,
+    /// The gauges of `cases_in_flight` and `work_items`, by position in
+    /// [`IN_FLIGHT_STATES`] and [`LIVE_STATUSES`]: moved on every commit without a lookup.
+    in_flight: [Gauge; IN_FLIGHT_STATES.len()],
+    live_items: [Gauge; LIVE_STATUSES.len()],
     expiries: Family<KindLabel, Counter>,
     or_join: OrJoinMetrics,
     recovery_seconds: Gauge<f64, AtomicU64>,
@@ -180,6 +181,12 @@ impl CommitMetrics {
 
 impl EngineMetrics {
     pub(crate) fn new(config: MetricsConfig) -> EngineMetrics {
+        let cases_in_flight = Family::<StateLabel, Gauge>::default();
+        let work_items = Family::<StatusLabel, Gauge>::default();
+        let in_flight = IN_FLIGHT_STATES
+            .map(|state| cases_in_flight.get_or_create_owned(&StateLabel { state }));
+        let live_items =
+            LIVE_STATUSES.map(|status| work_items.get_or_create_owned(&StatusLabel { status }));
         EngineMetrics {
             config,
             labels: Arc::new(Labels::new(config)),
@@ -189,9 +196,10 @@ impl EngineMetrics {
             hot_path_ticks: Histogram::new(TICK_BUCKETS),
             commands: Arc::new(AtomicU64::new(0)),
             ticks: quanta::Clock::new(),
-            cases_in_flight: Family::default(),
-            work_items: Family::default(),
-            census: Arc::new(Mutex::new(HashMap::new())),
+            cases_in_flight,
+            work_items,
+            in_flight,
+            live_items,
             expiries: Family::default(),
             or_join: OrJoinMetrics::default(),
             recovery_seconds: Gauge::default(),
@@ -285,13 +293,7 @@ impl EngineMetrics {
             self.commit.failures.clone(),
         );
         // Every label value that is always there, so that rates and alerts have a series
-        // from the first scrape on.
-        for state in IN_FLIGHT_STATES {
-            drop(self.cases_in_flight.get_or_create(&StateLabel { state }));
-        }
-        for status in LIVE_STATUSES {
-            drop(self.work_items.get_or_create(&StatusLabel { status }));
-        }
+        // from the first scrape on (the in-flight gauges are created with the families).
         for kind in ["timer", "lease"] {
             drop(self.expiries.get_or_create(&KindLabel { kind }));
         }
@@ -383,45 +385,19 @@ impl EngineMetrics {
         }
     }
 
-    /// Replaces what `case` contributes to the in-flight gauges (`None`: nothing, as for
-    /// an ended or quarantined case).
-    pub(crate) fn census(&self, case: CaseId, census: Option<CaseCensus>) {
-        // A poisoned lock only means a panic elsewhere mid-update; the gauges may be off
-        // by that case, which the next update of it corrects.
-        let mut all = self
-            .census
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let old = match census {
-            Some(census) => all.insert(case, census),
-            None => all.remove(&case),
-        };
-        drop(all);
-        if old == census {
+    /// Moves the in-flight gauges from what a case contributed (`old`) to what it
+    /// contributes now (`new`); `None` is nothing (not counted yet, or ended).
+    pub(crate) fn census_moved(&self, old: Option<CaseCensus>, new: Option<CaseCensus>) {
+        if old == new {
             return;
         }
-        let mut delta_states = [0i64; IN_FLIGHT_STATES.len()];
-        let mut delta_items = [0i64; LIVE_STATUSES.len()];
-        for (sign, c) in [(-1, old), (1, census)] {
-            if let Some(c) = c {
-                delta_states[c.state] += sign;
-                for (d, n) in delta_items.iter_mut().zip(c.items) {
-                    *d += sign * n;
+        for (sign, census) in [(-1, old), (1, new)] {
+            let Some(census) = census else { continue };
+            self.in_flight[census.state].inc_by(sign);
+            for (gauge, n) in self.live_items.iter().zip(census.items) {
+                if n != 0 {
+                    gauge.inc_by(sign * n);
                 }
-            }
-        }
-        for (state, d) in IN_FLIGHT_STATES.into_iter().zip(delta_states) {
-            if d != 0 {
-                self.cases_in_flight
-                    .get_or_create(&StateLabel { state })
-                    .inc_by(d);
-            }
-        }
-        for (status, d) in LIVE_STATUSES.into_iter().zip(delta_items) {
-            if d != 0 {
-                self.work_items
-                    .get_or_create(&StatusLabel { status })
-                    .inc_by(d);
             }
         }
     }
@@ -579,8 +555,8 @@ mod tests {
             state: 0,
             items: [2, 0, 0, 1, 0],
         };
-        metrics.census(CaseId(1), Some(running));
-        metrics.census(CaseId(2), Some(running));
+        metrics.census_moved(None, Some(running));
+        metrics.census_moved(None, Some(running));
         assert_eq!(
             (gauge("running"), items("enabled"), items("started")),
             (2, 4, 2)
@@ -589,12 +565,12 @@ mod tests {
             state: 1,
             items: [0, 0, 0, 0, 1],
         };
-        metrics.census(CaseId(1), Some(suspended));
+        metrics.census_moved(Some(running), Some(suspended));
         assert_eq!((gauge("running"), gauge("suspended")), (1, 1));
         assert_eq!((items("enabled"), items("suspended")), (2, 1));
-        metrics.census(CaseId(1), None);
-        metrics.census(CaseId(2), None);
-        metrics.census(CaseId(3), None);
+        metrics.census_moved(Some(suspended), None);
+        metrics.census_moved(Some(running), None);
+        metrics.census_moved(None, None);
         assert_eq!(
             (gauge("running"), gauge("suspended"), items("enabled")),
             (0, 0, 0)

@@ -192,7 +192,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(system::not_found)
         .method_not_allowed_fallback(system::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            Arc::clone(&state.metrics),
             metrics::measure,
         ))
         .layer(DefaultBodyLimit::max(body_max))

@@ -8,11 +8,11 @@
 //! (`/cases/{case_id}`), never by the path a client sent, and a request that matched no
 //! route by `unmatched`, so the label values are the routes of the API.
 
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -26,14 +26,14 @@ use crate::{ApiError, AppState};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
+    method: &'static str,
     route: String,
 }
 
@@ -107,19 +107,18 @@ impl Metrics {
 
 /// The middleware that counts and times every request.
 pub(crate) async fn measure(
-    State(state): State<AppState>,
+    State(metrics): State<Arc<Metrics>>,
     request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
     let response = next.run(request).await;
-    let metrics = &state.metrics;
     if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
         metrics.errors.get_or_create(&CodeLabel { code }).inc();
     }
@@ -135,6 +134,21 @@ pub(crate) async fn measure(
     };
     metrics.requests.get_or_create(&labels).inc();
     response
+}
+
+/// A method as a label value: the ones the API serves by name, any other as `other`
+/// (a client may send any token as a method).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// Every metric, in the Prometheus text format (version 0.0.4).

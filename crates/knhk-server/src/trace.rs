@@ -17,7 +17,7 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use opentelemetry::propagation::Extractor;
@@ -38,20 +38,28 @@ pub(crate) async fn request(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map(|path| path.as_str().to_owned());
-    // An unmatched request's name has no route: its path may be anything.
-    let name = match &route {
-        Some(route) => format!("HTTP {method} {route}"),
-        None => format!("HTTP {method}"),
-    };
     let span = tracing::info_span!(
         "http.request",
-        otel.name = name,
+        otel.name = Empty,
         otel.kind = "server",
         otel.status_code = Empty,
         http.request.method = %method,
         http.route = route.as_deref(),
         http.response.status_code = Empty,
     );
+    let started = Instant::now();
+    if span.is_disabled() {
+        // Nothing listens: no span to name and no parent to read; the log lines need
+        // no span.
+        let response = next.run(request).await;
+        log(&response, &method, route.as_deref(), started.elapsed());
+        return response;
+    }
+    // An unmatched request's name has no route: its path may be anything.
+    match &route {
+        Some(route) => span.record("otel.name", format!("HTTP {method} {route}")),
+        None => span.record("otel.name", format!("HTTP {method}")),
+    };
     // The process's propagator: the binary installs W3C Trace Context when it exports
     // traces; until then it is OpenTelemetry's no-op, and no header is read.
     let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
@@ -62,17 +70,26 @@ pub(crate) async fn request(request: Request, next: Next) -> Response {
         // layer there is nothing to set.
         let _no_layer = span.set_parent(parent);
     }
-    let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
     let took = started.elapsed();
     let status = response.status();
     // As i64: tracing-opentelemetry turns unsigned fields into strings.
     span.record("http.response.status_code", i64::from(status.as_u16()));
-    let _in_span = span.enter();
-    let route = route.as_deref().unwrap_or("unmatched");
-    let code = response.extensions().get::<ErrorCode>().map(|code| code.0);
     if status.is_server_error() {
         span.record("otel.status_code", "error");
+    }
+    let _in_span = span.enter();
+    log(&response, &method, route.as_deref(), took);
+    drop(_in_span);
+    response
+}
+
+/// The log lines of a request that failed, was refused, or was slow.
+fn log(response: &Response, method: &Method, route: Option<&str>, took: Duration) {
+    let status = response.status();
+    let route = route.unwrap_or("unmatched");
+    let code = response.extensions().get::<ErrorCode>().map(|code| code.0);
+    if status.is_server_error() {
         tracing::error!(status = status.as_u16(), code, %method, route, "request failed");
     } else if status.is_client_error() {
         tracing::debug!(status = status.as_u16(), code, %method, route, "request refused");
@@ -87,8 +104,6 @@ pub(crate) async fn request(request: Request, next: Next) -> Response {
             "slow request"
         );
     }
-    drop(_in_span);
-    response
 }
 
 /// A request's headers, as the propagator reads them.

@@ -198,9 +198,10 @@ impl Engine {
         let mut cases = BTreeMap::new();
         for resident in residents {
             let (id, resident) = match resident {
-                Ok(slot) => {
+                Ok(mut slot) => {
                     index.set(slot.id, index::keys(&slot));
-                    metrics.census(slot.id, census(&slot));
+                    slot.census = census(&slot);
+                    metrics.census_moved(None, slot.census);
                     (slot.id, Resident::of(slot))
                 }
                 Err(quarantine) => (quarantine.id, Resident::Quarantined(quarantine)),
@@ -342,7 +343,7 @@ impl Engine {
         self.inner.metrics.launched(&slot.spec.id);
         self.observe(&slot, &entry.events, at_ms);
         let view = query::case_view(&slot);
-        self.reindex(&slot);
+        self.reindex(&mut slot);
         write(&self.inner.cases).insert(id, Resident::of(slot));
         Ok(view)
     }
@@ -502,7 +503,7 @@ impl Engine {
             return Err(e);
         }
         let mut views = Vec::with_capacity(claimed.len());
-        for (_, slot) in &locked {
+        for (_, slot) in &mut locked {
             self.reindex(slot);
             for item in claimed.iter().filter(|i| i.case == slot.id) {
                 if let Some(info) = slot.items.get(&item.work_item) {
@@ -591,7 +592,7 @@ impl Engine {
                 // takes is disarmed; a suspended case keeps its timers for its resumption.
                 if kind == Due::Timer && slot.case.state() == &CaseState::Running {
                     slot.timers.remove(&item.work_item);
-                    self.reindex(&slot);
+                    self.reindex(&mut slot);
                 }
                 Ok(false)
             }
@@ -813,9 +814,17 @@ impl Engine {
             return;
         };
         match recover(&registry, log) {
-            Ok(fresh) => *slot = fresh,
+            // The gauges still count the slot as it was before the failed action, which
+            // is the state the store holds.
+            Ok(fresh) => {
+                *slot = Slot {
+                    census: slot.census,
+                    ..fresh
+                }
+            }
             Err(quarantine) => {
                 drop(registry);
+                self.inner.metrics.census_moved(slot.census.take(), None);
                 self.quarantine(quarantine);
             }
         }
@@ -824,9 +833,11 @@ impl Engine {
     /// Brings the indexes up to date after a commit, and lets an ended case go from
     /// memory. A task already waiting for this slot's lock still gets the old slot,
     /// which holds the final state: its command is refused, as on a loaded one.
-    fn reindex(&self, slot: &Slot) {
+    fn reindex(&self, slot: &mut Slot) {
         lock(&self.inner.index).set(slot.id, index::keys(slot));
-        self.inner.metrics.census(slot.id, census(slot));
+        let now = census(slot);
+        let counted = std::mem::replace(&mut slot.census, now);
+        self.inner.metrics.census_moved(counted, slot.census);
         if slot.case.state().is_final() {
             write(&self.inner.cases).insert(slot.id, Resident::ended(slot));
         }
@@ -862,7 +873,6 @@ impl Engine {
     fn quarantine(&self, quarantine: Quarantine) -> EngineError {
         let error = EngineError::Quarantined(Box::new(quarantine.clone()));
         lock(&self.inner.index).set(quarantine.id, Vec::new());
-        self.inner.metrics.census(quarantine.id, None);
         write(&self.inner.cases).insert(quarantine.id, Resident::Quarantined(quarantine));
         error
     }

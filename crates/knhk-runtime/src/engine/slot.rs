@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::EngineError;
 use crate::entry::{Action, SpecRef};
+use crate::metrics::CaseCensus;
 use crate::store::CaseId;
 use crate::trace::{self, ActionSite, CaseTrace};
 
@@ -85,6 +86,9 @@ pub(crate) struct Slot {
     pub(crate) timers: BTreeMap<WorkItemId, u64>,
     /// The trace the case's actions belong to, from its launch record.
     pub(crate) trace: Option<CaseTrace>,
+    /// What the metrics' in-flight gauges count of this case (`None`: nothing yet, or
+    /// it has ended); the engine moves the gauges by the difference at each reindex.
+    pub(crate) census: Option<CaseCensus>,
 }
 
 /// A slot as a snapshot stores it.
@@ -125,6 +129,7 @@ impl Slot {
             items: BTreeMap::new(),
             timers: BTreeMap::new(),
             trace: None,
+            census: None,
         };
         slot.observe(&events, at_ms);
         Ok((slot, events))
@@ -150,6 +155,7 @@ impl Slot {
             items: image.items,
             timers: image.timers,
             trace: image.trace,
+            census: None,
         })
     }
 
