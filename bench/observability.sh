@@ -40,8 +40,12 @@ echo "== building $base_rev and this tree (release)"
 (cd "$base" && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet -p knhk)
 (cd "$root" && cargo build --release --quiet -p knhk)
 
-"$root/.venv/bin/python3" "$root/crates/knhk/tests/otlp/receiver.py" >"$scratch/spans" &
+# The receiver serves until its stdin closes: a FIFO held open here.
+mkfifo "$scratch/receiver-in"
+"$root/.venv/bin/python3" "$root/crates/knhk/tests/otlp/receiver.py" \
+    <"$scratch/receiver-in" >"$scratch/spans" &
 receiver=$!
+exec 3>"$scratch/receiver-in"
 until [ -s "$scratch/spans" ]; do sleep 0.1; done
 grpc_port="$(head -n 1 "$scratch/spans" | python3 -c 'import json,sys; print(json.load(sys.stdin)["grpc"])')"
 
