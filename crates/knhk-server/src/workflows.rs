@@ -356,10 +356,10 @@ pub(crate) async fn get(
 #[into_params(parameter_in = Query)]
 pub(crate) struct XesQuery {
     /// Only events at or after this time: ms since the Unix epoch (inclusive).
-    #[param(minimum = 0, maximum = 18446744073709551615_u64, nullable = false, format = Int64)]
+    #[param(minimum = 0, maximum = 9223372036854775807_u64, nullable = false)]
     from: Option<u64>,
     /// Only events before this time: ms since the Unix epoch (exclusive).
-    #[param(minimum = 0, maximum = 18446744073709551615_u64, nullable = false, format = Int64)]
+    #[param(minimum = 0, maximum = 9223372036854775807_u64, nullable = false)]
     to: Option<u64>,
 }
 
@@ -393,6 +393,17 @@ pub(crate) async fn xes(
 ) -> Result<Response, ApiError> {
     // `from` at or after `to` is an empty window, not an error: both are valid times.
     let query = body::query(query)?;
+    // A time is a signed 64-bit count of ms in every other system (XES tools, JSON
+    // readers); past it is no time.
+    for (name, value) in [("from", query.from), ("to", query.to)] {
+        if value.is_some_and(|ms| i64::try_from(ms).is_err()) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("`{name}` is past the largest time, {} ms", i64::MAX),
+            ));
+        }
+    }
     let window = Window {
         from_ms: query.from,
         to_ms: query.to,

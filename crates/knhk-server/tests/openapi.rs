@@ -784,6 +784,7 @@ async fn the_xes_export_matches_the_document() {
         "to=-1",
         "from=1.5",
         "to=2026-01-01T00:00:00Z",
+        "from=9223372036854775808",
     ] {
         let (status, body) = api
             .get(route, &format!("/workflows/simple-sequence/xes?{bad}"))
