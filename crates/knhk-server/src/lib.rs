@@ -191,13 +191,14 @@ pub fn router(state: AppState) -> Router {
         ))
         .fallback(system::not_found)
         .method_not_allowed_fallback(system::method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_max))
+        // Outermost, so that the request's span, log lines and metrics cover
+        // authentication and every refusal, and (applied per route by `Router::layer`)
+        // see the matched route's template. One layer for all three: each `from_fn`
+        // layer costs a boxed service and future per request.
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.metrics),
-            metrics::measure,
+            trace::request,
         ))
-        .layer(DefaultBodyLimit::max(body_max))
-        // Outermost, so that its span covers authentication and every refusal, and
-        // (applied per route by `Router::layer`) sees the matched route's template.
-        .layer(axum::middleware::from_fn(trace::request))
         .with_state(state)
 }

@@ -1,6 +1,7 @@
 //! `GET /metrics`: the Prometheus text exposition of the server's and the engine's
 //! metrics, and what the server measures itself (requests by route template and status,
-//! their latency, errors by code).
+//! their latency, errors by code; the request middleware in `trace.rs` reports each
+//! answered request here).
 //!
 //! The registry is the server's, not global: the binary adds what only it knows (build
 //! information) with [`crate::AppState::register_metrics`], and the engine's families
@@ -8,12 +9,11 @@
 //! (`/cases/{case_id}`), never by the path a client sent, and a request that matched no
 //! route by `unmatched`, so the label values are the routes of the API.
 
-use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::sync::RwLock;
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -105,35 +105,32 @@ impl Metrics {
     }
 }
 
-/// The middleware that counts and times every request.
-pub(crate) async fn measure(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = method_label(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
-    let response = next.run(request).await;
-    if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
-        metrics.errors.get_or_create(&CodeLabel { code }).inc();
+impl Metrics {
+    /// Counts and times one answered request (the request middleware, `trace.rs`, calls
+    /// it: one layer for the request's span, log lines and metrics).
+    pub(crate) fn answered(
+        &self,
+        method: &Method,
+        route: Option<&str>,
+        response: &Response,
+        took: Duration,
+    ) {
+        if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
+            self.errors.get_or_create(&CodeLabel { code }).inc();
+        }
+        let method = method_label(method);
+        let route = route.unwrap_or("unmatched").to_owned();
+        let labels = RouteLabels { method, route };
+        self.latency
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
+        let labels = RequestLabels {
+            method: labels.method,
+            route: labels.route,
+            status: response.status().as_u16(),
+        };
+        self.requests.get_or_create(&labels).inc();
     }
-    let labels = RouteLabels { method, route };
-    metrics
-        .latency
-        .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
-    let labels = RequestLabels {
-        method: labels.method,
-        route: labels.route,
-        status: response.status().as_u16(),
-    };
-    metrics.requests.get_or_create(&labels).inc();
-    response
 }
 
 /// A method as a label value: the ones the API serves by name, any other as `other`

@@ -14,9 +14,10 @@
 //! OpenTelemetry layer exports. Only the API and the bridge are used here; without an
 //! exporter the propagator is the API's no-op and nothing is read or set.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -27,12 +28,17 @@ use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::error::ErrorCode;
+use crate::metrics::Metrics;
 
 /// A request that takes at least this long is logged (at warn) as slow.
 pub const SLOW_REQUEST: Duration = Duration::from_secs(1);
 
 /// Serves `request` in its span, and logs it if it was refused, failed or slow.
-pub(crate) async fn request(request: Request, next: Next) -> Response {
+pub(crate) async fn request(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let method = request.method().clone();
     let route = request
         .extensions()
@@ -52,7 +58,9 @@ pub(crate) async fn request(request: Request, next: Next) -> Response {
         // Nothing listens: no span to name and no parent to read; the log lines need
         // no span.
         let response = next.run(request).await;
-        log(&response, &method, route.as_deref(), started.elapsed());
+        let took = started.elapsed();
+        metrics.answered(&method, route.as_deref(), &response, took);
+        log(&response, &method, route.as_deref(), took);
         return response;
     }
     // An unmatched request's name has no route: its path may be anything.
@@ -72,6 +80,7 @@ pub(crate) async fn request(request: Request, next: Next) -> Response {
     }
     let response = next.run(request).instrument(span.clone()).await;
     let took = started.elapsed();
+    metrics.answered(&method, route.as_deref(), &response, took);
     let status = response.status();
     // As i64: tracing-opentelemetry turns unsigned fields into strings.
     span.record("http.response.status_code", i64::from(status.as_u16()));

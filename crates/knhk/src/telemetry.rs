@@ -135,8 +135,14 @@ impl Telemetry {
         // Only knhk's own spans: the exporter's client (tonic, hyper) traces too, and
         // exporting its spans would feed the exporter with its own work.
         let knhk = Targets::new().with_target("knhk", LevelFilter::INFO);
+        // Each span carries what it is about (its `knhk.*` and `http.*` fields) and
+        // nothing per span that costs time on every request: no busy and idle times
+        // (an instant read at every poll), no source location or thread attributes.
         let otel = tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("knhk"))
+            .with_tracked_inactivity(false)
+            .with_location(false)
+            .with_threads(false)
             .with_filter(knhk);
         tracing_subscriber::registry()
             .with(log)
