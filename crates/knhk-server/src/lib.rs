@@ -194,11 +194,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_max))
         // Outermost, so that the request's span, log lines and metrics cover
         // authentication and every refusal, and (applied per route by `Router::layer`)
-        // see the matched route's template. One layer for all three: each `from_fn`
-        // layer costs a boxed service and future per request.
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state.metrics),
-            trace::request,
-        ))
+        // see the matched route's template.
+        .layer(trace::RequestLayer::new(Arc::clone(&state.metrics)))
         .with_state(state)
 }

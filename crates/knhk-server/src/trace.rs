@@ -14,17 +14,21 @@
 //! OpenTelemetry layer exports. Only the API and the bridge are used here; without an
 //! exporter the propagator is the API's no-op and nothing is read or set.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, Method};
-use axum::middleware::Next;
 use axum::response::Response;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::TraceContextExt;
-use tracing::Instrument;
+use tower::{Layer, Service};
 use tracing::field::Empty;
+use tracing::instrument::Instrumented;
+use tracing::{Instrument, Span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::error::ErrorCode;
@@ -33,64 +37,152 @@ use crate::metrics::Metrics;
 /// A request that takes at least this long is logged (at warn) as slow.
 pub const SLOW_REQUEST: Duration = Duration::from_secs(1);
 
-/// Serves `request` in its span, and logs it if it was refused, failed or slow.
-pub(crate) async fn request(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned());
-    let span = tracing::info_span!(
-        "http.request",
-        otel.name = Empty,
-        otel.kind = "server",
-        otel.status_code = Empty,
-        http.request.method = %method,
-        http.route = route.as_deref(),
-        http.response.status_code = Empty,
-    );
-    let started = Instant::now();
-    if span.is_disabled() {
-        // Nothing listens: no span to name and no parent to read; the log lines need
-        // no span.
-        let response = next.run(request).await;
-        let took = started.elapsed();
-        metrics.answered(&method, route.as_deref(), &response, took);
-        log(&response, &method, route.as_deref(), took);
-        return response;
+/// The layer every request passes through: its span, its log lines and its metrics.
+/// A hand-written service rather than `axum::middleware::from_fn`, which boxes a
+/// service and a future per request; this one only wraps the route's own future.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestLayer {
+    metrics: Arc<Metrics>,
+}
+
+impl RequestLayer {
+    pub(crate) fn new(metrics: Arc<Metrics>) -> RequestLayer {
+        RequestLayer { metrics }
     }
-    // An unmatched request's name has no route: its path may be anything.
-    match &route {
-        Some(route) => span.record("otel.name", format!("HTTP {method} {route}")),
-        None => span.record("otel.name", format!("HTTP {method}")),
-    };
-    // The process's propagator: the binary installs W3C Trace Context when it exports
-    // traces; until then it is OpenTelemetry's no-op, and no header is read.
-    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-        propagator.extract(&Headers(request.headers()))
-    });
-    if parent.span().span_context().is_valid() {
-        // Set before the span starts (entering starts it). Without an OpenTelemetry
-        // layer there is nothing to set.
-        let _no_layer = span.set_parent(parent);
+}
+
+impl<S> Layer<S> for RequestLayer {
+    type Service = RequestService<S>;
+
+    fn layer(&self, inner: S) -> RequestService<S> {
+        RequestService {
+            inner,
+            metrics: Arc::clone(&self.metrics),
+        }
     }
-    let response = next.run(request).instrument(span.clone()).await;
-    let took = started.elapsed();
-    metrics.answered(&method, route.as_deref(), &response, took);
-    let status = response.status();
-    // As i64: tracing-opentelemetry turns unsigned fields into strings.
-    span.record("http.response.status_code", i64::from(status.as_u16()));
-    if status.is_server_error() {
-        span.record("otel.status_code", "error");
+}
+
+/// [`RequestLayer`]'s service around one route.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestService<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> Service<Request> for RequestService<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RequestFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
     }
-    let _in_span = span.enter();
-    log(&response, &method, route.as_deref(), took);
-    drop(_in_span);
-    response
+
+    fn call(&mut self, request: Request) -> RequestFuture<S::Future> {
+        let method = request.method().clone();
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|path| path.as_str().to_owned());
+        let span = tracing::info_span!(
+            "http.request",
+            otel.name = Empty,
+            otel.kind = "server",
+            otel.status_code = Empty,
+            http.request.method = %method,
+            http.route = route.as_deref(),
+            http.response.status_code = Empty,
+        );
+        // Nothing listens (no exporter, and the log filter drops `info` spans): no span to
+        // name and no parent to read.
+        if !span.is_disabled() {
+            // An unmatched request's name has no route: its path may be anything.
+            match &route {
+                Some(route) => span.record("otel.name", format!("HTTP {method} {route}")),
+                None => span.record("otel.name", format!("HTTP {method}")),
+            };
+            // The process's propagator: the binary installs W3C Trace Context when it
+            // exports traces; until then it is OpenTelemetry's no-op.
+            let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+                propagator.extract(&Headers(request.headers()))
+            });
+            if parent.span().span_context().is_valid() {
+                // Set before the span starts (entering starts it).
+                let _no_layer = span.set_parent(parent);
+            }
+        }
+        let started = Instant::now();
+        let inner = {
+            let _in_span = span.enter();
+            self.inner.call(request)
+        };
+        RequestFuture {
+            inner: inner.instrument(span.clone()),
+            answered: Some(Answered {
+                span,
+                started,
+                method,
+                route,
+                metrics: Arc::clone(&self.metrics),
+            }),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The route's future, in the request's span; notes the answer when it is ready.
+    pub(crate) struct RequestFuture<F> {
+        #[pin]
+        inner: Instrumented<F>,
+        answered: Option<Answered>,
+    }
+}
+
+impl<F, E> Future for RequestFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if let (Ok(response), Some(answered)) = (&result, this.answered.take()) {
+            answered.note(response);
+        }
+        Poll::Ready(result)
+    }
+}
+
+/// What a request's answer is noted with.
+struct Answered {
+    span: Span,
+    started: Instant,
+    method: Method,
+    route: Option<String>,
+    metrics: Arc<Metrics>,
+}
+
+impl Answered {
+    /// Records the status on the span, counts the request, and logs it if it failed, was
+    /// refused or was slow.
+    fn note(self, response: &Response) {
+        let took = self.started.elapsed();
+        let route = self.route.as_deref();
+        self.metrics.answered(&self.method, route, response, took);
+        let status = response.status();
+        // As i64: tracing-opentelemetry turns unsigned fields into strings.
+        self.span
+            .record("http.response.status_code", i64::from(status.as_u16()));
+        if status.is_server_error() {
+            self.span.record("otel.status_code", "error");
+        }
+        let _in_span = self.span.enter();
+        log(response, &self.method, route, took);
+    }
 }
 
 /// The log lines of a request that failed, was refused, or was slow.

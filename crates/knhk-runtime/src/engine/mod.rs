@@ -168,6 +168,8 @@ struct Inner {
     /// [`Engine::store_failure`]).
     store_failure: Mutex<Option<String>>,
     metrics: EngineMetrics,
+    /// The ids of cases launched with nothing traced.
+    trace_ids: crate::trace::TraceIds,
 }
 
 impl Engine {
@@ -228,6 +230,7 @@ impl Engine {
                 index: Mutex::new(index),
                 store_failure: Mutex::new(None),
                 metrics,
+                trace_ids: crate::trace::TraceIds::new(),
             }),
         })
     }
@@ -303,7 +306,7 @@ impl Engine {
         data: Value,
     ) -> Result<CaseView, EngineError> {
         // The launch span is the case's trace from now on (see crate::trace).
-        let trace = CaseTrace::of(&tracing::Span::current());
+        let trace = CaseTrace::of(&tracing::Span::current(), &self.inner.trace_ids);
         // Any fixed function of the id would do: the seed is logged with the launch.
         let seed = id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let at_ms = self.inner.clock.now_ms();
