@@ -10,6 +10,9 @@
 #       metrics+traces   this tree's binary exporting every span over OTLP/gRPC to a
 #                        local receiver (crates/knhk/tests/otlp/receiver.py, which decodes
 #                        every span); the spans it could not take are counted as dropped
+#   - launches at saturation for 5 s against each build again, three times interleaved,
+#     with the server's CPU time per request (user + system, from /proc): the cost per
+#     request, which the receiver, on the same two cores, does not blur;
 #   - the durable engine benchmark (crates/knhk-runtime/benches/durable.rs) of BASE and of
 #     this tree: cases/s and p99 per call with 1, 64 and 1,024 cases in flight; this
 #     tree's run also prints the cost of hot-path sampling on the in-memory store.
@@ -64,6 +67,46 @@ for round in 1 2; do
     http "metrics+traces" "$root/target/release/knhk" \
         OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench
     echo "metrics+traces  spans received: $(($(wc -l <"$scratch/spans") - before))"
+done
+
+# cpu NAME BINARY [VAR=VALUE...]: launches at saturation; req/s and CPU µs per request.
+cpu() {
+    local name=$1 bin=$2 port=18191
+    shift 2
+    local data
+    data="$(mktemp -d -p "$scratch")"
+    env "$@" KNHK_LISTEN="127.0.0.1:$port" KNHK_STATE_STORE_PATH="$data" KNHK_LOG_LEVEL=warn \
+        "$bin" >/dev/null &
+    local server=$!
+    until curl -sf "http://127.0.0.1:$port/ready" >/dev/null; do sleep 0.1; done
+    curl -sf -X POST "http://127.0.0.1:$port/workflows" -H 'Content-Type: application/json' -d '{"spec": {
+      "id": "one-step", "root_net": "main",
+      "nets": [{"id": "main", "input_condition": {"id": "i"}, "output_condition": {"id": "o"},
+                "tasks": [{"id": "step", "kind": "atomic"}],
+                "flows": [{"from": "i", "to": "step"}, {"from": "step", "to": "o"}]}]}}' >/dev/null
+    local before after
+    before="$(awk '{print $14 + $15}' "/proc/$server/stat")"
+    oha --no-tui --output-format json -z 5s -c 64 -m POST -H 'Content-Type: application/json' \
+        -d '{"spec_id": "one-step"}' "http://127.0.0.1:$port/cases" >"$scratch/oha.json"
+    after="$(awk '{print $14 + $15}' "/proc/$server/stat")"
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+    python3 - "$name" "$((after - before))" "$(getconf CLK_TCK)" "$scratch/oha.json" <<'PY'
+import json, sys
+name, ticks, hz, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+r = json.load(open(path))
+n = sum(r["statusCodeDistribution"].values())
+print(f"{name}  launch, saturation  {r['summary']['requestsPerSec']:>8.0f} req/s  "
+      f"{ticks / hz / n * 1e6:6.1f} µs CPU per request")
+PY
+}
+
+for round in 1 2 3; do
+    echo "== launch CPU per request, round $round"
+    cpu "off           " "$base_target/release/knhk"
+    cpu "metrics       " "$root/target/release/knhk"
+    cpu "metrics+traces" "$root/target/release/knhk" \
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench
 done
 
 for round in 1 2; do
