@@ -241,6 +241,6 @@ fn the_cli_export_refuses_an_unknown_specification_and_keeps_a_window() {
         String::from_utf8(out.stdout).unwrap()
     };
     assert!(window(launched, launched + 1).contains("<trace>"));
-    assert!(!window(launched + 1, u64::MAX).contains("<trace>"));
+    assert!(!window(launched + 1, i64::MAX as u64).contains("<trace>"));
     assert!(!window(0, launched).contains("<trace>"));
 }
