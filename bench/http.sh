@@ -35,11 +35,8 @@ server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data" "$scratch"' EXIT
 until curl -sf "$url/ready" >/dev/null; do sleep 0.1; done
 
-curl -sf -X POST "$url/workflows" -H 'Content-Type: application/json' -d '{"spec": {
-  "id": "one-step", "root_net": "main",
-  "nets": [{"id": "main", "input_condition": {"id": "i"}, "output_condition": {"id": "o"},
-            "tasks": [{"id": "step", "kind": "atomic"}],
-            "flows": [{"from": "i", "to": "step"}, {"from": "step", "to": "o"}]}]}}' >/dev/null
+curl -sf -X POST "$url/workflows" -H 'Content-Type: application/json' \
+    --data-binary "@$root/bench/one-step.json" >/dev/null
 
 # report NAME, then oha's JSON on stdin: one line of figures.
 report() {

@@ -79,11 +79,8 @@ cpu() {
         "$bin" >/dev/null &
     local server=$!
     until curl -sf "http://127.0.0.1:$port/ready" >/dev/null; do sleep 0.1; done
-    curl -sf -X POST "http://127.0.0.1:$port/workflows" -H 'Content-Type: application/json' -d '{"spec": {
-      "id": "one-step", "root_net": "main",
-      "nets": [{"id": "main", "input_condition": {"id": "i"}, "output_condition": {"id": "o"},
-                "tasks": [{"id": "step", "kind": "atomic"}],
-                "flows": [{"from": "i", "to": "step"}, {"from": "step", "to": "o"}]}]}}' >/dev/null
+    curl -sf -X POST "http://127.0.0.1:$port/workflows" -H 'Content-Type: application/json' \
+        --data-binary "@$root/bench/one-step.json" >/dev/null
     local before after
     before="$(awk '{print $14 + $15}' "/proc/$server/stat")"
     oha --no-tui --output-format json -z 5s -c 64 -m POST -H 'Content-Type: application/json' \
