@@ -15,7 +15,8 @@
 #   KNHK_BIN=path/to/knhk bench/http.sh
 #                                     serve that binary instead of building this tree's
 #                                     (bench/observability.sh compares builds); the
-#                                     server inherits the environment, OTEL_* included
+#                                     server inherits the environment, OTEL_* included;
+#                                     KNHK_LOG_LEVEL (default here: warn) too
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,7 +30,7 @@ bin="${KNHK_BIN:-$root/target/release/knhk}"
 [ -n "${KNHK_BIN:-}" ] || (cd "$root" && cargo build --release --quiet -p knhk)
 data="$(mktemp -d -p "${TMPDIR:-/tmp}")"
 scratch="$(mktemp -d)"
-KNHK_LISTEN="127.0.0.1:$port" KNHK_STATE_STORE_PATH="$data" KNHK_LOG_LEVEL=warn \
+KNHK_LISTEN="127.0.0.1:$port" KNHK_STATE_STORE_PATH="$data" KNHK_LOG_LEVEL="${KNHK_LOG_LEVEL:-warn}" \
     "$bin" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data" "$scratch"' EXIT

@@ -16,6 +16,7 @@
 #   - the durable engine benchmark (crates/knhk-runtime/benches/durable.rs) of BASE and of
 #     this tree: cases/s and p99 per call with 1, 64 and 1,024 cases in flight; this
 #     tree's run also prints the cost of hot-path sampling on the in-memory store.
+# Every server runs at the default log level, info: what a deployment pays.
 # Needs oha and wrk (as bench/http.sh does) and .venv (.ci/deps.sh) for the receiver.
 #
 #   bench/observability.sh                       about 30 minutes
@@ -56,7 +57,7 @@ grpc_port="$(head -n 1 "$scratch/spans" | python3 -c 'import json,sys; print(jso
 http() {
     local name=$1 bin=$2
     shift 2
-    env "$@" KNHK_BIN="$bin" "$root/bench/http.sh" | sed "s/^/$name  /"
+    env "$@" KNHK_BIN="$bin" KNHK_LOG_LEVEL=info "$root/bench/http.sh" | sed "s/^/$name  /"
 }
 
 for round in 1 2; do
@@ -75,7 +76,7 @@ cpu() {
     shift 2
     local data
     data="$(mktemp -d -p "$scratch")"
-    env "$@" KNHK_LISTEN="127.0.0.1:$port" KNHK_STATE_STORE_PATH="$data" KNHK_LOG_LEVEL=warn \
+    env "$@" KNHK_LISTEN="127.0.0.1:$port" KNHK_STATE_STORE_PATH="$data" \
         "$bin" >/dev/null &
     local server=$!
     until curl -sf "http://127.0.0.1:$port/ready" >/dev/null; do sleep 0.1; done
@@ -98,7 +99,7 @@ print(f"{name}  launch, saturation  {r['summary']['requestsPerSec']:>8.0f} req/s
 PY
 }
 
-for round in 1 2 3; do
+for round in 1 2 3 4 5; do
     echo "== launch CPU per request, round $round"
     cpu "off           " "$base_target/release/knhk"
     cpu "metrics       " "$root/target/release/knhk"

@@ -77,8 +77,9 @@ pub enum Action {
         seed: u64,
         /// The kernel's limits for this case, kept so that replay runs under the same ones.
         limits: Limits,
-        /// The trace every action of the case belongs to; absent in records written
-        /// before cases had one (their actions then join each request's trace).
+        /// The trace every action of the case belongs to; absent when the launch was
+        /// not traced, and in records written before cases had one (their actions then
+        /// join each request's trace).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         trace: Option<CaseTrace>,
     },

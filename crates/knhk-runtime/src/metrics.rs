@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use knhk_kernel::{OrJoinProbe, OrJoinVerdict};
+use knhk_model::Specification;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -123,6 +124,57 @@ pub(crate) const LIVE_STATUSES: [&str; 5] =
 pub(crate) struct CaseCensus {
     pub(crate) state: usize,
     pub(crate) items: [i64; LIVE_STATUSES.len()],
+}
+
+/// The outcomes of an ended case, as `knhk_workflow_cases_total` labels them
+/// (`CaseState::name` of the final states).
+const ENDED: [&str; 4] = ["completed", "cancelled", "failed", "deadlocked"];
+
+/// One specification's series (see [`EngineMetrics::spec`]). Cheap to clone: clones
+/// share the values.
+#[derive(Debug, Clone)]
+pub(crate) struct SpecMetrics(Arc<SpecSeries>);
+
+#[derive(Debug)]
+struct SpecSeries {
+    launched: Counter,
+    /// By position in [`ENDED`].
+    ended: [Ended; ENDED.len()],
+    /// By task id: its own series, or the specification's `other` one past the cap.
+    tasks: HashMap<String, Counter>,
+}
+
+/// The series of cases that ended one way.
+#[derive(Debug)]
+struct Ended {
+    cases: Counter,
+    duration: Histogram,
+}
+
+impl SpecMetrics {
+    /// Notes a launched case.
+    pub(crate) fn launched(&self) {
+        self.0.launched.inc();
+    }
+
+    /// Notes a case that ended in state `outcome` after running for `ran_ms`.
+    pub(crate) fn ended(&self, outcome: &str, ran_ms: u64) {
+        if let Some(ended) = ENDED
+            .iter()
+            .position(|name| *name == outcome)
+            .map(|k| &self.0.ended[k])
+        {
+            ended.cases.inc();
+            ended.duration.observe(ran_ms as f64 / 1000.0);
+        }
+    }
+
+    /// Notes a completion of task `task_id` (one of the specification's).
+    pub(crate) fn task_completed(&self, task_id: &str) {
+        if let Some(counter) = self.0.tasks.get(task_id) {
+            counter.inc();
+        }
+    }
 }
 
 /// The engine's metric families. Cheap to clone: clones share the values.
@@ -313,33 +365,40 @@ impl EngineMetrics {
         })
     }
 
-    /// Notes a launched case.
-    pub(crate) fn launched(&self, spec_id: &str) {
-        let labels = CaseLabels {
-            spec_id: self.spec_label(spec_id),
-            outcome: "launched",
+    /// The series of specification `spec`, looked up once (when a version is compiled
+    /// or loaded) so that counting what its cases do takes no lookup and no lock.
+    /// Versions of one id share their series.
+    pub(crate) fn spec(&self, spec: &Specification) -> SpecMetrics {
+        let spec_id = self.spec_label(&spec.id);
+        let ended = ENDED.map(|outcome| {
+            let labels = CaseLabels {
+                spec_id: spec_id.clone(),
+                outcome,
+            };
+            Ended {
+                cases: self.cases.get_or_create_owned(&labels),
+                duration: self.case_duration.get_or_create_owned(&labels),
+            }
+        });
+        let task = |task_id: &str| {
+            let (spec_id, task_id) = self.labels.task(&spec.id, task_id);
+            self.tasks_completed
+                .get_or_create_owned(&TaskLabels { spec_id, task_id })
         };
-        self.cases.get_or_create(&labels).inc();
-    }
-
-    /// Notes a case that ended in state `outcome` after running for `ran_ms`.
-    pub(crate) fn ended(&self, spec_id: &str, outcome: &'static str, ran_ms: u64) {
-        let labels = CaseLabels {
-            spec_id: self.spec_label(spec_id),
-            outcome,
-        };
-        self.cases.get_or_create(&labels).inc();
-        self.case_duration
-            .get_or_create(&labels)
-            .observe(ran_ms as f64 / 1000.0);
-    }
-
-    /// Notes a task completion.
-    pub(crate) fn task_completed(&self, spec_id: &str, task_id: &str) {
-        let (spec_id, task_id) = self.labels.task(spec_id, task_id);
-        self.tasks_completed
-            .get_or_create(&TaskLabels { spec_id, task_id })
-            .inc();
+        let tasks = spec
+            .nets
+            .iter()
+            .flat_map(|net| &net.tasks)
+            .map(|t| (t.id.clone(), task(&t.id)))
+            .collect();
+        SpecMetrics(Arc::new(SpecSeries {
+            launched: self.cases.get_or_create_owned(&CaseLabels {
+                spec_id,
+                outcome: "launched",
+            }),
+            ended,
+            tasks,
+        }))
     }
 
     /// Notes timers and leases that expired in one pass.

@@ -4,24 +4,24 @@
 //! timer or lease expiry) runs in a `tracing` span named `knhk.action`, with `otel.name`
 //! saying which action (`knhk launch`, `knhk complete_work_item`, ...) and the
 //! attributes `knhk.case_id`, `knhk.spec_id`, `knhk.task_id` and `knhk.work_item_id`
-//! where the action concerns a task or a work item; the store commit it waits for is a
-//! child span, `knhk store commit`. Recovery applies records through `Slot::act`
-//! directly, so replaying a log makes no spans.
+//! where the action concerns a task or a work item, and `knhk.commit.records` and
+//! `knhk.commit.wait_us` for the store commit it waited for. Recovery applies records
+//! through `Slot::act` directly, so replaying a log makes no spans.
 //!
-//! A case has one trace for its whole life, its [`CaseTrace`]: at launch, the launch
-//! span's own ids (so the trace of the launch request, which the request's `traceparent`
-//! may have chosen), or random ids when nothing is traced. It is logged with the launch
-//! and kept in the slot and its snapshots, so "everything that happened to case 17" is
-//! one trace, across days and restarts. A later action's span has the case's launch span
-//! as its parent and a link to the span of the request that caused it.
+//! A case has one trace for its whole life, its [`CaseTrace`]: the launch span's own ids
+//! (so the trace of the launch request, which the request's `traceparent` may have
+//! chosen), stored with the launch and kept in the slot and its snapshots, so "everything
+//! that happened to case 17" is one trace, across days and restarts. A later action's
+//! span has the case's launch span as its parent and a link to the span of the request
+//! that caused it. A case launched while nothing was traced has no trace (nothing is
+//! drawn or stored for it: no exporter, no cost); its later actions join their
+//! requests' traces.
 //!
 //! Why the OpenTelemetry API in this crate: `tracing` knows no remote parent and no
 //! link. tracing-opentelemetry's `OpenTelemetrySpanExt` sets both on the span that the
 //! binary's OpenTelemetry layer exports. Only the API and the bridge are used here (no
 //! SDK, no exporter); when the binary installs no OpenTelemetry layer, the calls find
 //! none and do nothing.
-
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use knhk_kernel::{Command, WorkItemId};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
@@ -33,44 +33,40 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::entry::Action;
 use crate::store::CaseId;
 
-/// The trace a case's actions belong to, in W3C Trace Context's hexadecimal form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The trace a case's actions belong to. Stored in W3C Trace Context's hexadecimal form
+/// (`{"trace_id": "<32 digits>", "span_id": "<16 digits>"}`), held as numbers: a launch
+/// allocates nothing for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseTrace {
-    /// The trace id: 32 lowercase hexadecimal digits.
-    pub trace_id: String,
-    /// The span the case's actions hang under (its launch's): 16 hexadecimal digits.
-    pub span_id: String,
+    /// The trace id.
+    #[serde(with = "hex_id")]
+    pub trace_id: TraceId,
+    /// The span the case's actions hang under (its launch's).
+    #[serde(with = "hex_id")]
+    pub span_id: SpanId,
 }
 
 impl CaseTrace {
-    /// The trace of a case launched in `span`: the span's own ids when it is traced,
-    /// otherwise fresh ones from `ids` (`None` only for ids W3C Trace Context calls
-    /// invalid, all zeros).
-    pub(crate) fn of(span: &Span, ids: &TraceIds) -> Option<CaseTrace> {
-        let context = span.context();
-        let own = context.span().span_context().clone();
-        if own.is_valid() {
-            return Some(CaseTrace {
-                trace_id: own.trace_id().to_string(),
-                span_id: own.span_id().to_string(),
-            });
+    /// The trace of a case launched in `span`: the span's own ids, when it is traced.
+    pub(crate) fn of(span: &Span) -> Option<CaseTrace> {
+        // Nothing traced (no exporter): no OpenTelemetry context to look up, no ids.
+        if span.is_disabled() {
+            return None;
         }
-        let bytes = ids.fresh();
-        let trace = CaseTrace {
-            trace_id: hex(&bytes[..16]),
-            span_id: hex(&bytes[16..]),
-        };
-        // All-zero ids are invalid in W3C Trace Context; 2^-64 odds, but checked.
-        trace.span_context().map(|_| trace)
+        let context = span.context();
+        let own = context.span();
+        let own = own.span_context();
+        own.is_valid().then(|| CaseTrace {
+            trace_id: own.trace_id(),
+            span_id: own.span_id(),
+        })
     }
 
     /// The remote span context the case's later actions take as their parent.
     fn span_context(&self) -> Option<SpanContext> {
-        let trace_id = TraceId::from_hex(&self.trace_id).ok()?;
-        let span_id = SpanId::from_hex(&self.span_id).ok()?;
         let context = SpanContext::new(
-            trace_id,
-            span_id,
+            self.trace_id,
+            self.span_id,
             TraceFlags::SAMPLED,
             true,
             TraceState::default(),
@@ -79,56 +75,70 @@ impl CaseTrace {
     }
 }
 
-/// Where the ids of untraced cases come from: a random seed drawn once per engine, and
-/// a counter, mixed (SplitMix64). Unique per engine, unpredictable across engines, and
-/// no system call per launch.
-#[derive(Debug)]
-pub(crate) struct TraceIds {
-    seed: u64,
-    next: AtomicU64,
-}
+/// Trace and span ids as their lowercase hexadecimal digits. Digits that do not parse
+/// (a damaged record) read as the invalid all-zero id, which gives no parent: a case
+/// never becomes unreadable for its trace.
+mod hex_id {
+    use std::borrow::Cow;
 
-impl TraceIds {
-    /// A fresh seed from the operating system; if it cannot give one, the clock's
-    /// nanoseconds (ids stay unique per engine, only less unpredictable).
-    pub(crate) fn new() -> TraceIds {
-        let mut seed = [0u8; 8];
-        let seed = match getrandom::fill(&mut seed) {
-            Ok(()) => u64::from_le_bytes(seed),
-            Err(_) => std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64),
-        };
-        TraceIds {
-            seed,
-            next: AtomicU64::new(0),
+    use opentelemetry::trace::{SpanId, TraceId};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// A trace or a span id.
+    pub(super) trait Id: Sized {
+        const INVALID: Self;
+        /// Its bytes, big-endian, into the front of `out`; how many.
+        fn bytes(&self, out: &mut [u8; 16]) -> usize;
+        fn from_hex(hex: &str) -> Option<Self>;
+    }
+
+    impl Id for TraceId {
+        const INVALID: TraceId = TraceId::INVALID;
+        fn bytes(&self, out: &mut [u8; 16]) -> usize {
+            *out = self.to_bytes();
+            16
+        }
+        fn from_hex(hex: &str) -> Option<TraceId> {
+            TraceId::from_hex(hex).ok()
         }
     }
 
-    /// 24 bytes for a new trace id (16) and span id (8).
-    fn fresh(&self) -> [u8; 24] {
-        let n = self.next.fetch_add(3, Ordering::Relaxed);
-        let mut bytes = [0u8; 24];
-        for (k, chunk) in bytes.chunks_exact_mut(8).enumerate() {
-            let mut z = self
-                .seed
-                .wrapping_add((n + k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    impl Id for SpanId {
+        const INVALID: SpanId = SpanId::INVALID;
+        fn bytes(&self, out: &mut [u8; 16]) -> usize {
+            out[..8].copy_from_slice(&self.to_bytes());
+            8
         }
-        bytes
+        fn from_hex(hex: &str) -> Option<SpanId> {
+            SpanId::from_hex(hex).ok()
+        }
     }
-}
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    /// Written digit by digit on the stack: `Display`'s padded hexadecimal formatting
+    /// costs several times as much, on every launch.
+    pub(super) fn serialize<I: Id, S: Serializer>(
+        id: &I,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut bytes = [0u8; 16];
+        let n = id.bytes(&mut bytes);
+        let mut text = [0u8; 32];
+        for (pair, byte) in text.chunks_exact_mut(2).zip(&bytes[..n]) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0xf)];
+        }
+        // Only ASCII digits were written: this never fails.
+        let text = std::str::from_utf8(&text[..2 * n]).map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(text)
     }
-    text
+
+    pub(super) fn deserialize<'de, I: Id, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<I, D::Error> {
+        let hex = Cow::<'de, str>::deserialize(deserializer)?;
+        Ok(I::from_hex(&hex).unwrap_or(I::INVALID))
+    }
 }
 
 /// What an action span says about its case.
@@ -156,6 +166,8 @@ pub(crate) fn action_span(
         knhk.spec_id = site.spec_id,
         knhk.task_id = Empty,
         knhk.work_item_id = Empty,
+        knhk.commit.records = Empty,
+        knhk.commit.wait_us = Empty,
     );
     // Nothing listens (no exporter, and the log filter drops `info` spans): the rest
     // would only format ids and parse the case's trace for nobody.
@@ -251,23 +263,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_untraced_launch_gets_random_valid_ids() {
-        let ids = TraceIds::new();
-        let one = CaseTrace::of(&Span::none(), &ids).unwrap();
-        let two = CaseTrace::of(&Span::none(), &ids).unwrap();
-        let other = CaseTrace::of(&Span::none(), &TraceIds::new()).unwrap();
-        assert_ne!(one, other);
-        assert_ne!(one, two);
-        assert_eq!((one.trace_id.len(), one.span_id.len()), (32, 16));
-        assert!(one.span_context().is_some());
+    fn an_untraced_launch_has_no_trace() {
+        assert_eq!(CaseTrace::of(&Span::none()), None);
+    }
+
+    #[test]
+    fn a_trace_is_stored_as_hexadecimal_digits() {
+        let trace = CaseTrace {
+            trace_id: TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
+            span_id: SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+        };
+        let json = serde_json::to_string(&trace).unwrap();
+        assert_eq!(
+            json,
+            r#"{"trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"00f067aa0ba902b7"}"#
+        );
+        assert_eq!(serde_json::from_str::<CaseTrace>(&json).unwrap(), trace);
     }
 
     #[test]
     fn ids_that_do_not_parse_give_no_parent() {
-        let bad = CaseTrace {
-            trace_id: "not hex".to_owned(),
-            span_id: "0000000000000000".to_owned(),
-        };
+        let bad: CaseTrace =
+            serde_json::from_str(r#"{"trace_id":"not hex","span_id":"00f067aa0ba902b7"}"#).unwrap();
+        assert_eq!(bad.trace_id, TraceId::INVALID);
         assert!(bad.span_context().is_none());
     }
 }

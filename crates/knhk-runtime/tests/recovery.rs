@@ -15,8 +15,8 @@ use common::{T0, all_cases, engine_on, example, items, live_item, one_net, seque
 use knhk_kernel::{CaseState, Command, Event, WorkItemId, WorkItemStatus};
 use knhk_model::DataType;
 use knhk_runtime::{
-    Action, CaseId, CaseQuery, ClaimTarget, Engine, EngineConfig, EngineError, Entry, Fired,
-    Listed, ManualClock, MemoryStore, RedbStore, StoragePaths, Store,
+    CaseId, CaseQuery, ClaimTarget, Engine, EngineConfig, EngineError, Entry, Fired, Listed,
+    ManualClock, MemoryStore, RedbStore, StoragePaths, Store,
 };
 use serde_json::{Value, json};
 
@@ -35,15 +35,7 @@ async fn everything(engine: &Engine) -> String {
         out += &format!("{} {}\n", spec.spec_ref, spec.json.len());
     }
     for case in all_cases(engine).await {
-        let mut history = engine.history(case.id).await.unwrap();
-        // Untraced, each launch draws random trace ids: the one part of a case that two
-        // runs of the same commands do not share (a restart keeps them).
-        for entry in &mut history {
-            if let Action::Launch { trace, .. } = &mut entry.action {
-                assert!(trace.is_some());
-                *trace = None;
-            }
-        }
+        let history = engine.history(case.id).await.unwrap();
         out += &format!(
             "{case:?}\n{:?}\n{:?}\n",
             items(engine, case.id).await,

@@ -15,7 +15,10 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use prometheus_client::encoding::EncodeLabelSet;
+use std::fmt::Write as _;
+
+use axum::extract::MatchedPath;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -27,14 +30,45 @@ use crate::{ApiError, AppState};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {
     method: &'static str,
-    route: String,
+    route: Route,
     status: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RouteLabels {
     method: &'static str,
-    route: String,
+    route: Route,
+}
+
+/// A route template as a label value, `unmatched` for a request that matched none.
+/// Shares the router's own text: labelling a request copies no string.
+#[derive(Debug, Clone)]
+pub(crate) struct Route(pub(crate) Option<MatchedPath>);
+
+impl Route {
+    pub(crate) fn as_str(&self) -> &str {
+        self.0.as_ref().map_or("unmatched", MatchedPath::as_str)
+    }
+}
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Route) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Route {}
+
+impl std::hash::Hash for Route {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> std::fmt::Result {
+        encoder.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -111,7 +145,7 @@ impl Metrics {
     pub(crate) fn answered(
         &self,
         method: &Method,
-        route: Option<&str>,
+        route: &Route,
         response: &Response,
         took: Duration,
     ) {
@@ -119,8 +153,10 @@ impl Metrics {
             self.errors.get_or_create(&CodeLabel { code }).inc();
         }
         let method = method_label(method);
-        let route = route.unwrap_or("unmatched").to_owned();
-        let labels = RouteLabels { method, route };
+        let labels = RouteLabels {
+            method,
+            route: route.clone(),
+        };
         self.latency
             .get_or_create(&labels)
             .observe(took.as_secs_f64());

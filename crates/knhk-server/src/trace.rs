@@ -32,7 +32,7 @@ use tracing::{Instrument, Span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::error::ErrorCode;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Route};
 
 /// A request that takes at least this long is logged (at warn) as slow.
 pub const SLOW_REQUEST: Duration = Duration::from_secs(1);
@@ -83,25 +83,24 @@ where
 
     fn call(&mut self, request: Request) -> RequestFuture<S::Future> {
         let method = request.method().clone();
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|path| path.as_str().to_owned());
+        let route = Route(request.extensions().get::<MatchedPath>().cloned());
         let span = tracing::info_span!(
             "http.request",
             otel.name = Empty,
             otel.kind = "server",
             otel.status_code = Empty,
             http.request.method = %method,
-            http.route = route.as_deref(),
+            http.route = route.0.as_ref().map(MatchedPath::as_str),
             http.response.status_code = Empty,
         );
         // Nothing listens (no exporter, and the log filter drops `info` spans): no span to
         // name and no parent to read.
         if !span.is_disabled() {
             // An unmatched request's name has no route: its path may be anything.
-            match &route {
-                Some(route) => span.record("otel.name", format!("HTTP {method} {route}")),
+            match &route.0 {
+                Some(route) => {
+                    span.record("otel.name", format!("HTTP {method} {}", route.as_str()))
+                }
                 None => span.record("otel.name", format!("HTTP {method}")),
             };
             // The process's propagator: the binary installs W3C Trace Context when it
@@ -162,7 +161,7 @@ struct Answered {
     span: Span,
     started: Instant,
     method: Method,
-    route: Option<String>,
+    route: Route,
     metrics: Arc<Metrics>,
 }
 
@@ -171,8 +170,8 @@ impl Answered {
     /// refused or was slow.
     fn note(self, response: &Response) {
         let took = self.started.elapsed();
-        let route = self.route.as_deref();
-        self.metrics.answered(&self.method, route, response, took);
+        self.metrics
+            .answered(&self.method, &self.route, response, took);
         let status = response.status();
         // As i64: tracing-opentelemetry turns unsigned fields into strings.
         self.span
@@ -181,14 +180,13 @@ impl Answered {
             self.span.record("otel.status_code", "error");
         }
         let _in_span = self.span.enter();
-        log(response, &self.method, route, took);
+        log(response, &self.method, self.route.as_str(), took);
     }
 }
 
 /// The log lines of a request that failed, was refused, or was slow.
-fn log(response: &Response, method: &Method, route: Option<&str>, took: Duration) {
+fn log(response: &Response, method: &Method, route: &str, took: Duration) {
     let status = response.status();
-    let route = route.unwrap_or("unmatched");
     let code = response.extensions().get::<ErrorCode>().map(|code| code.0);
     if status.is_server_error() {
         tracing::error!(status = status.as_u16(), code, %method, route, "request failed");

@@ -2,10 +2,10 @@
 //! and, when an OTLP endpoint is set, an OpenTelemetry layer exporting spans.
 //!
 //! Logs: JSON lines (`timestamp`, `level`, `target`, `message`, the event's own fields
-//! under `fields`, the current `span`'s name, and `trace_id` and `span_id` when the
-//! line is written inside a traced span) or human-readable text, on stdout, filtered by
+//! under `fields`, and the `span`'s name, `trace_id` and `span_id` when the line is
+//! written inside a traced span) or human-readable text, on stdout, filtered by
 //! `KNHK_LOG_LEVEL`'s `EnvFilter` directives. The filter applies to the log layer only,
-//! so spans are traced whatever the log level.
+//! so spans are traced whatever the log level; the log layer itself sees events only.
 //!
 //! Traces: with `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans of the knhk crates go through
 //! tracing-opentelemetry to the SDK's batch span processor and the OTLP exporter (gRPC
@@ -40,7 +40,7 @@ use serde_json::{Map, Value};
 use tracing::{Event, Subscriber};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets, filter_fn};
 use tracing_subscriber::fmt::format::{DefaultFields, Format, Full, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -96,10 +96,14 @@ impl Telemetry {
     /// Installs the process's subscriber. Needs the tokio runtime entered: the
     /// exporters' clients are built on it.
     pub(crate) fn install(options: &TelemetryOptions) -> anyhow::Result<Telemetry> {
+        // The log writes events only. Spans it would never print cost it on every
+        // request (each span's fields formatted at its start), so it does not see them:
+        // a line names its span and trace when the span is traced (exported).
         let filter = options
             .log_filter
             .env_filter()
-            .map_err(|e| anyhow::anyhow!("log_level (KNHK_LOG_LEVEL): {e}"))?;
+            .map_err(|e| anyhow::anyhow!("log_level (KNHK_LOG_LEVEL): {e}"))?
+            .and(filter_fn(|meta| meta.is_event()));
         let json = match options.log_format {
             LogFormat::Json => true,
             LogFormat::Text => false,
@@ -138,8 +142,13 @@ impl Telemetry {
         // Each span carries what it is about (its `knhk.*` and `http.*` fields) and
         // nothing per span that costs time on every request: no busy and idle times
         // (an instant read at every poll), no source location or thread attributes.
+        // Nor is a span's OpenTelemetry context made current at every poll: no code here
+        // reads the current OpenTelemetry context (parents and log lines take a span's
+        // context from the span itself), and that would cost a thread-local write and a
+        // lookup at each enter and exit.
         let otel = tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("knhk"))
+            .with_context_activation(false)
             .with_tracked_inactivity(false)
             .with_location(false)
             .with_threads(false)

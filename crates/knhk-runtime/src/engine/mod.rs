@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use knhk_expr::CelEvaluator;
 use knhk_kernel::{CaseState, Command, CommandError, Event, Limits, WorkItemId};
@@ -43,7 +43,7 @@ use crate::entry::{Action, Entry, STORED_NESTING_MAX};
 use crate::metrics::{EngineMetrics, MetricsConfig};
 use crate::store::{CaseId, CaseLog, Record, Store, StoreError};
 use crate::trace::CaseTrace;
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 
 pub use error::{EngineError, Quarantine};
 pub use index::{ClaimTarget, ItemRef};
@@ -168,8 +168,6 @@ struct Inner {
     /// [`Engine::store_failure`]).
     store_failure: Mutex<Option<String>>,
     metrics: EngineMetrics,
-    /// The ids of cases launched with nothing traced.
-    trace_ids: crate::trace::TraceIds,
 }
 
 impl Engine {
@@ -193,7 +191,7 @@ impl Engine {
         evaluator: Arc<dyn Evaluator>,
     ) -> Result<Engine, EngineError> {
         let metrics = EngineMetrics::new(config.metrics);
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let (registry, residents) = load(store.as_ref(), evaluator, &metrics)?;
         registry.observe();
         let mut index = Index::default();
@@ -230,7 +228,6 @@ impl Engine {
                 index: Mutex::new(index),
                 store_failure: Mutex::new(None),
                 metrics,
-                trace_ids: crate::trace::TraceIds::new(),
             }),
         })
     }
@@ -306,22 +303,14 @@ impl Engine {
         data: Value,
     ) -> Result<CaseView, EngineError> {
         // The launch span is the case's trace from now on (see crate::trace).
-        let trace = CaseTrace::of(&tracing::Span::current(), &self.inner.trace_ids);
+        let trace = CaseTrace::of(&tracing::Span::current());
         // Any fixed function of the id would do: the seed is logged with the launch.
         let seed = id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let at_ms = self.inner.clock.now_ms();
         let limits = self.inner.config.limits;
         // Unwind safety: a panicking launch leaves nothing behind but its own slot.
         let launched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Slot::launch(
-                id,
-                spec.spec_ref.clone(),
-                Arc::clone(&spec.compiled),
-                data.clone(),
-                seed,
-                limits,
-                at_ms,
-            )
+            Slot::launch(id, &spec, data.clone(), seed, limits, at_ms)
         }));
         let (mut slot, events) = launched.unwrap_or_else(|panic| {
             Err(EngineError::Internal {
@@ -336,14 +325,14 @@ impl Engine {
                 data,
                 seed,
                 limits: self.inner.config.limits,
-                trace: trace.clone(),
+                trace,
             },
             events,
         };
         slot.trace = trace;
         let record = self.record(&mut slot, &entry)?;
-        self.commit(vec![record]).await?;
-        self.inner.metrics.launched(&slot.spec.id);
+        self.commit(vec![record], &[Span::current()]).await?;
+        slot.metrics.launched();
         self.observe(&slot, &entry.events, at_ms);
         let view = query::case_view(&slot);
         self.reindex(&mut slot);
@@ -499,7 +488,7 @@ impl Engine {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        if let Err(e) = self.commit(records).await {
+        if let Err(e) = self.commit(records, &spans).await {
             for (_, slot) in &mut locked {
                 self.rebuild(slot);
             }
@@ -661,7 +650,7 @@ impl Engine {
             events,
         };
         let committed = match self.record(slot, &entry) {
-            Ok(record) => self.commit(vec![record]).await,
+            Ok(record) => self.commit(vec![record], &[Span::current()]).await,
             Err(e) => Err(e),
         };
         if let Err(e) = committed {
@@ -673,14 +662,22 @@ impl Engine {
         Ok(entry.events)
     }
 
-    /// Commits `records` through the group committer.
-    async fn commit(&self, records: Vec<Record>) -> Result<(), EngineError> {
-        let span = tracing::info_span!(
-            "knhk.commit",
-            otel.name = "knhk store commit",
-            knhk.records = i64::try_from(records.len()).unwrap_or(i64::MAX)
-        );
-        let committed = self.inner.committer.append(records).instrument(span).await;
+    /// Commits `records` through the group committer, noting on `spans` (the spans of
+    /// the actions that wrote them) what the commit was: its records and how long the
+    /// actions waited for it. Attributes of the action rather than a span of its own: a
+    /// span per commit would cost as much again as the action's.
+    async fn commit(&self, records: Vec<Record>, spans: &[Span]) -> Result<(), EngineError> {
+        let traced = spans.iter().any(|span| !span.is_disabled());
+        let count = i64::try_from(records.len()).unwrap_or(i64::MAX);
+        let started = traced.then(Instant::now);
+        let committed = self.inner.committer.append(records).await;
+        if let Some(started) = started {
+            let waited_us = i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX);
+            for span in spans {
+                span.record("knhk.commit.records", count);
+                span.record("knhk.commit.wait_us", waited_us);
+            }
+        }
         self.noted(committed.map_err(EngineError::from))
     }
 
@@ -793,15 +790,13 @@ impl Engine {
 
     /// Counts what a committed action did: task completions, and the case's end.
     fn observe(&self, slot: &Slot, events: &[Event], at_ms: u64) {
-        let metrics = &self.inner.metrics;
+        let metrics = &slot.metrics;
         for event in events {
             match event {
-                Event::TaskCompleted { task, .. } => metrics.task_completed(&slot.spec.id, task),
-                Event::CaseStateChanged { state } if state.is_final() => metrics.ended(
-                    &slot.spec.id,
-                    state.name(),
-                    at_ms.saturating_sub(slot.launched_at_ms),
-                ),
+                Event::TaskCompleted { task, .. } => metrics.task_completed(task),
+                Event::CaseStateChanged { state } if state.is_final() => {
+                    metrics.ended(state.name(), at_ms.saturating_sub(slot.launched_at_ms));
+                }
                 _ => {}
             }
         }
@@ -1256,7 +1251,7 @@ fn replay(registry: &Registry, log: CaseLog, at: &mut Quarantine) -> Result<Slot
             let spec = registry
                 .get(&image.spec.id, Some(image.spec.version))
                 .map_err(|e| e.to_string())?;
-            Slot::from_image(log.case, seq, Arc::clone(&spec.compiled), image)
+            Slot::from_image(log.case, seq, &spec, image)
                 .map_err(|e| format!("snapshot does not fit: {e}"))?
         }
         None => {
@@ -1278,8 +1273,7 @@ fn replay(registry: &Registry, log: CaseLog, at: &mut Quarantine) -> Result<Slot
                 .map_err(|e| e.to_string())?;
             let (mut slot, events) = Slot::launch(
                 log.case,
-                spec.clone(),
-                Arc::clone(&version.compiled),
+                &version,
                 data.clone(),
                 *seed,
                 *limits,
@@ -1291,7 +1285,7 @@ fn replay(registry: &Registry, log: CaseLog, at: &mut Quarantine) -> Result<Slot
             }
             slot.next_seq = 1;
             slot.since_snapshot = 1;
-            slot.trace = trace.clone();
+            slot.trace = *trace;
             slot
         }
     };

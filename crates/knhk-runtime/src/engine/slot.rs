@@ -9,15 +9,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use knhk_kernel::{
-    Case, CaseImage, Command, CompiledSpec, CompiledTask, Event, ImageError, Limits, NetInstanceId,
-    TaskId, WorkItemId, WorkItemStatus,
+    Case, CaseImage, Command, CompiledTask, Event, ImageError, Limits, NetInstanceId, TaskId,
+    WorkItemId, WorkItemStatus,
 };
 use knhk_model::TimerTrigger;
 use serde::{Deserialize, Serialize};
 
 use super::EngineError;
+use super::specs::SpecVersion;
 use crate::entry::{Action, SpecRef};
-use crate::metrics::CaseCensus;
+use crate::metrics::{CaseCensus, SpecMetrics};
 use crate::store::CaseId;
 use crate::trace::{self, ActionSite, CaseTrace};
 
@@ -74,6 +75,8 @@ pub struct ItemInfo {
 pub(crate) struct Slot {
     pub(crate) id: CaseId,
     pub(crate) spec: SpecRef,
+    /// Where the case's launch, task completions and end are counted.
+    pub(crate) metrics: SpecMetrics,
     pub(crate) case: Case,
     /// The sequence number the next record of this case takes.
     pub(crate) next_seq: u64,
@@ -109,18 +112,18 @@ impl Slot {
     /// Launches a case: the deterministic part of [`Action::Launch`].
     pub(crate) fn launch(
         id: CaseId,
-        spec_ref: SpecRef,
-        spec: Arc<CompiledSpec>,
+        version: &SpecVersion,
         data: serde_json::Value,
         seed: u64,
         limits: Limits,
         at_ms: u64,
     ) -> Result<(Slot, Vec<Event>), EngineError> {
-        let (case, events) =
-            Case::launch(spec, data, seed, limits).map_err(|e| EngineError::Launch(Box::new(e)))?;
+        let (case, events) = Case::launch(Arc::clone(&version.compiled), data, seed, limits)
+            .map_err(|e| EngineError::Launch(Box::new(e)))?;
         let mut slot = Slot {
             id,
-            spec: spec_ref,
+            spec: version.spec_ref.clone(),
+            metrics: version.metrics.clone(),
             case,
             next_seq: 0,
             since_snapshot: 0,
@@ -140,14 +143,15 @@ impl Slot {
     pub(crate) fn from_image(
         id: CaseId,
         seq: u64,
-        spec: Arc<CompiledSpec>,
+        version: &SpecVersion,
         image: SlotImage,
     ) -> Result<Slot, ImageError> {
-        image.case.check(&spec)?;
+        image.case.check(&version.compiled)?;
         Ok(Slot {
             id,
             spec: image.spec,
-            case: Case::from_image(spec, image.case),
+            metrics: version.metrics.clone(),
+            case: Case::from_image(Arc::clone(&version.compiled), image.case),
             next_seq: seq + 1,
             since_snapshot: 0,
             launched_at_ms: image.launched_at_ms,
@@ -183,7 +187,7 @@ impl Slot {
             updated_at_ms: self.updated_at_ms,
             items: self.items.clone(),
             timers: self.timers.clone(),
-            trace: self.trace.clone(),
+            trace: self.trace,
         }
     }
 

@@ -13,7 +13,7 @@ use knhk_model::{Evaluator, Specification, ValidSpec};
 
 use super::EngineError;
 use crate::entry::SpecRef;
-use crate::metrics::EngineMetrics;
+use crate::metrics::{EngineMetrics, SpecMetrics};
 use crate::store::StoredSpec;
 
 /// One registered specification version.
@@ -27,6 +27,8 @@ pub struct SpecVersion {
     pub json: String,
     /// The compiled form cases run.
     pub compiled: Arc<CompiledSpec>,
+    /// Where its cases are counted.
+    pub(crate) metrics: SpecMetrics,
 }
 
 /// A stored version that no longer reads or compiles (written by an older knhk, or
@@ -112,6 +114,7 @@ impl Registry {
                 id: spec.id.clone(),
                 version,
             },
+            metrics: self.metrics.spec(&spec),
             spec: spec.into_inner(),
             json,
             compiled,
@@ -135,6 +138,7 @@ impl Registry {
         match loaded {
             Ok((spec, compiled)) => self.insert(Arc::new(SpecVersion {
                 spec_ref,
+                metrics: self.metrics.spec(&spec),
                 spec: spec.into_inner(),
                 json: stored.json,
                 compiled: Arc::new(compiled),
