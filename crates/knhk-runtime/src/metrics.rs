@@ -13,8 +13,9 @@
 //! `other`. So a scrape's size is bounded however many specifications are registered
 //! (docs/observability.md gives the series count).
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -177,6 +178,12 @@ impl SpecMetrics {
     }
 }
 
+thread_local! {
+    /// Kernel commands this thread has run since its last hot-path sample. Counted per
+    /// thread: deciding whether to sample writes nothing that another core shares.
+    static SINCE_SAMPLE: Cell<u64> = const { Cell::new(0) };
+}
+
 /// The engine's metric families. Cheap to clone: clones share the values.
 #[derive(Debug, Clone)]
 pub(crate) struct EngineMetrics {
@@ -186,7 +193,6 @@ pub(crate) struct EngineMetrics {
     tasks_completed: Family<TaskLabels, Counter>,
     case_duration: HistogramFamily<CaseLabels>,
     hot_path_ticks: Histogram,
-    commands: Arc<AtomicU64>,
     ticks: quanta::Clock,
     cases_in_flight: Family<StateLabel, Gauge>,
     work_items: Family<StatusLabel, Gauge>,
@@ -246,7 +252,6 @@ impl EngineMetrics {
             tasks_completed: Family::default(),
             case_duration: Family::new_with_constructor(case_duration_histogram),
             hot_path_ticks: Histogram::new(TICK_BUCKETS),
-            commands: Arc::new(AtomicU64::new(0)),
             ticks: quanta::Clock::new(),
             cases_in_flight,
             work_items,
@@ -420,18 +425,19 @@ impl EngineMetrics {
     }
 
     /// Whether to time the next kernel command: one in
-    /// [`MetricsConfig::hot_path_sample_every`]. Returns the start tick if so.
+    /// [`MetricsConfig::hot_path_sample_every`] of those a thread runs. Returns the start
+    /// tick if so.
     pub(crate) fn sample_start(&self) -> Option<u64> {
         let every = self.config.hot_path_sample_every;
-        if every == 0
-            || !self
-                .commands
-                .fetch_add(1, Ordering::Relaxed)
-                .is_multiple_of(every)
-        {
+        if every == 0 {
             return None;
         }
-        Some(self.ticks.raw())
+        let due = SINCE_SAMPLE.with(|since| {
+            let next = since.get() + 1;
+            since.set(if next >= every { 0 } else { next });
+            next >= every
+        });
+        due.then(|| self.ticks.raw())
     }
 
     /// Ends a sample begun at tick `start` of a command that fired and completed

@@ -13,9 +13,9 @@
 //! chosen), stored with the launch and kept in the slot and its snapshots, so "everything
 //! that happened to case 17" is one trace, across days and restarts. A later action's
 //! span has the case's launch span as its parent and a link to the span of the request
-//! that caused it. A case launched while nothing was traced has no trace (nothing is
-//! drawn or stored for it: no exporter, no cost); its later actions join their
-//! requests' traces.
+//! that caused it. A case launched while nothing was traced, or whose launch the
+//! sampler (`OTEL_TRACES_SAMPLER`) left out, has no trace (nothing is drawn or stored
+//! for it: no exporter, no cost); its later actions join their requests' traces.
 //!
 //! Why the OpenTelemetry API in this crate: `tracing` knows no remote parent and no
 //! link. tracing-opentelemetry's `OpenTelemetrySpanExt` sets both on the span that the
@@ -47,7 +47,9 @@ pub struct CaseTrace {
 }
 
 impl CaseTrace {
-    /// The trace of a case launched in `span`: the span's own ids, when it is traced.
+    /// The trace of a case launched in `span`: the span's own ids, when it is traced and
+    /// sampled. (The later actions' parent is marked sampled: an unsampled launch's
+    /// trace would make them children of a span no backend has.)
     pub(crate) fn of(span: &Span) -> Option<CaseTrace> {
         // Nothing traced (no exporter): no OpenTelemetry context to look up, no ids.
         if span.is_disabled() {
@@ -56,7 +58,7 @@ impl CaseTrace {
         let context = span.context();
         let own = context.span();
         let own = own.span_context();
-        own.is_valid().then(|| CaseTrace {
+        (own.is_valid() && own.is_sampled()).then(|| CaseTrace {
             trace_id: own.trace_id(),
             span_id: own.span_id(),
         })

@@ -141,7 +141,8 @@ impl Telemetry {
         let knhk = Targets::new().with_target("knhk", LevelFilter::INFO);
         // Each span carries what it is about (its `knhk.*` and `http.*` fields) and
         // nothing per span that costs time on every request: no busy and idle times
-        // (an instant read at every poll), no source location or thread attributes.
+        // (an instant read at every poll), no source location, thread or target
+        // attributes.
         // Nor is a span's OpenTelemetry context made current at every poll: no code here
         // reads the current OpenTelemetry context (parents and log lines take a span's
         // context from the span itself), and that would cost a thread-local write and a
@@ -149,6 +150,7 @@ impl Telemetry {
         let otel = tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("knhk"))
             .with_context_activation(false)
+            .with_target(false)
             .with_tracked_inactivity(false)
             .with_location(false)
             .with_threads(false)

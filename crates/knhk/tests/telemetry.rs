@@ -218,6 +218,55 @@ fn traces_go_over_http_protobuf_too() {
 }
 
 #[test]
+fn the_sampler_keeps_whole_traces_and_no_case_trace_of_an_unsampled_launch() {
+    let receiver = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", receiver.grpc);
+    // No trace of its own is sampled; a request's sampled `traceparent` is followed.
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0"),
+    ];
+    let server = Server::start(&dir.path().join("data"), &env);
+    let spec = register_json(&server, format!("{EXAMPLES}/simple-sequence.json"));
+    let (status, unsampled) = server.post("/cases", json!({"spec_id": spec}));
+    assert_eq!(status, 201, "{unsampled}");
+    let case = unsampled["case_id"].as_str().unwrap().to_owned();
+
+    // A later action of the unsampled case, in a sampled request: in the request's trace,
+    // under the request's span, since the case has no trace to join.
+    let item = live_items(&server, &case)[0].clone();
+    let id = item["id"].as_str().unwrap();
+    let traceparent = format!("00-{TRACE}-{PARENT}-01");
+    let (status, body) = server.call_with(
+        &[("traceparent", &traceparent)],
+        "POST",
+        &format!("/work-items/{id}/start"),
+        "application/json",
+        b"{}".to_vec(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let request = receiver.span(
+        "HTTP POST /work-items/{id}/start",
+        named("HTTP POST /work-items/{id}/start"),
+    );
+    assert_eq!(request["trace_id"], TRACE);
+    let start = receiver.span("knhk start_work_item", named("knhk start_work_item"));
+    assert_eq!(start["trace_id"], TRACE);
+    assert_eq!(start["parent_span_id"], request["span_id"]);
+
+    // A graceful stop flushes what was sampled: nothing of the unsampled requests.
+    assert_eq!(server.stop(), Some(0));
+    let spans = receiver.spans.lock().unwrap();
+    assert!(
+        spans.iter().all(|span| span["trace_id"] == TRACE),
+        "{spans:#?}"
+    );
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+}
+
+#[test]
 fn a_receiver_that_is_down_slows_no_request() {
     let dir = tempfile::tempdir().unwrap();
     // Bound and closed at once: nothing listens there.
