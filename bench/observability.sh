@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
-# What observability costs, measured in one invocation against a build without it.
+# What observability costs, measured in one invocation against builds without it.
 #
-# BASE (default e9fc6b3, the last commit before metrics, logs and traces) is checked out
-# in a temporary worktree and built in release mode beside this tree. Then, two rounds,
-# interleaved so that both builds see the same machine:
-#   - bench/http.sh (launch, claim, complete over HTTP on loopback) against
-#       off              BASE's binary: no metrics, no traces
-#       metrics          this tree's binary: /metrics on (always), no OTLP endpoint
-#       metrics+traces   this tree's binary exporting every span over OTLP/gRPC to a
-#                        local receiver (crates/knhk/tests/otlp/receiver.py, which decodes
-#                        every span); the spans it could not take are counted as dropped
-#   - launches at saturation for 5 s against each build again, three times interleaved,
-#     with the server's CPU time per request (user + system, from /proc): the cost per
-#     request, which the receiver, on the same two cores, does not blur;
-#   - the durable engine benchmark (crates/knhk-runtime/benches/durable.rs) of BASE and of
-#     this tree: cases/s and p99 per call with 1, 64 and 1,024 cases in flight; this
-#     tree's run also prints the cost of hot-path sampling on the in-memory store.
+# Two builds without observability are made beside this tree, in release mode, each in a
+# worktree of its own under target/:
+#   off            BASE (default e9fc6b3, the last commit before metrics, logs and
+#                  traces): what the service cost before; it also lacks what came with
+#                  observability's dependencies (hyper built with HTTP/2 for the OTLP
+#                  exporter's gRPC client) and the XES export
+#   patched-out    this tree's commit with bench/observability-off.patch applied: the
+#                  same build with observability's work compiled out, so the difference
+#                  is what observability itself costs
+# and this tree runs as
+#   metrics        /metrics on (always), no OTLP endpoint
+#   metrics+traces exporting every span over OTLP/gRPC to a local receiver
+#                  (crates/knhk/tests/otlp/receiver.py, which decodes every span); the
+#                  spans it could not take are counted as dropped
+# Then, interleaved so that every build sees the same machine:
+#   - two rounds of bench/http.sh (launch, claim, complete over HTTP on loopback)
+#     against off, metrics and metrics+traces;
+#   - five rounds of launches at saturation for 5 s against all four, with the server's
+#     CPU time per request (user + system, from /proc): the cost per request, which the
+#     receiver, on the same two cores, does not blur;
+#   - bench/launch-instructions.sh against all four and metrics+traces sampling a tenth
+#     of the traces: user-space instructions per launch, steadier than CPU time;
+#   - two rounds of the durable engine benchmark (crates/knhk-runtime/benches/durable.rs)
+#     of BASE and of this tree: cases/s and p99 per call with 1, 64 and 1,024 cases in
+#     flight; this tree's run also prints the cost of hot-path sampling on the in-memory
+#     store.
 # Every server runs at the default log level, info: what a deployment pays.
-# Needs oha and wrk (as bench/http.sh does) and .venv (.ci/deps.sh) for the receiver.
+# Needs oha and wrk (as bench/http.sh does), valgrind, and .venv (.ci/deps.sh) for the
+# receiver.
 #
-#   bench/observability.sh                       about 30 minutes
+#   bench/observability.sh                       about 40 minutes
 #   SECONDS_PER_RUN=5 bench/observability.sh     shorter HTTP runs
 set -euo pipefail
 
@@ -40,8 +52,18 @@ if [ ! -d "$base" ]; then
     git -C "$root" worktree add --quiet --detach "$base" "$base_rev"
 fi
 git -C "$base" checkout --quiet --detach "$base_rev"
-echo "== building $base_rev and this tree (release)"
+patched_target="$root/target/observability-off"
+patched="$patched_target/src"
+head_rev="$(git -C "$root" rev-parse HEAD)"
+if [ ! -d "$patched" ]; then
+    git -C "$root" worktree add --quiet --detach "$patched" "$head_rev"
+fi
+# --force drops the patch applied by an earlier run.
+git -C "$patched" checkout --quiet --force --detach "$head_rev"
+git -C "$patched" apply "$root/bench/observability-off.patch"
+echo "== building $base_rev, $head_rev patched out, and this tree (release)"
 (cd "$base" && CARGO_TARGET_DIR="$base_target" cargo build --release --quiet -p knhk)
+(cd "$patched" && CARGO_TARGET_DIR="$patched_target" cargo build --release --quiet -p knhk)
 (cd "$root" && cargo build --release --quiet -p knhk)
 
 # The receiver serves until its stdin closes: a FIFO held open here.
@@ -102,10 +124,26 @@ PY
 for round in 1 2 3 4 5; do
     echo "== launch CPU per request, round $round"
     cpu "off           " "$base_target/release/knhk"
+    cpu "patched-out   " "$patched_target/release/knhk"
     cpu "metrics       " "$root/target/release/knhk"
     cpu "metrics+traces" "$root/target/release/knhk" \
         OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench
 done
+
+echo "== user-space instructions per launch (callgrind, 10,000 launches)"
+instructions() {
+    local name=$1
+    shift
+    echo "$name  $(LAUNCHES=10000 "$root/bench/launch-instructions.sh" "$@")"
+}
+instructions "off           " "$base_target/release/knhk"
+instructions "patched-out   " "$patched_target/release/knhk"
+instructions "metrics       " "$root/target/release/knhk"
+instructions "metrics+traces" "$root/target/release/knhk" \
+    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench
+instructions "traces 1/10   " "$root/target/release/knhk" \
+    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench \
+    OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
 
 for round in 1 2; do
     echo "== durable engine, round $round"
