@@ -34,8 +34,8 @@ use crate::entry::Action;
 use crate::store::CaseId;
 
 /// The trace a case's actions belong to. Stored in W3C Trace Context's hexadecimal form
-/// (`{"trace_id": "<32 digits>", "span_id": "<16 digits>"}`), held as numbers: a launch
-/// allocates nothing for it.
+/// (`{"trace_id": "<32 digits>", "span_id": "<16 digits>"}`), held as the ids
+/// themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseTrace {
     /// The trace id.
@@ -82,24 +82,19 @@ impl CaseTrace {
 /// never becomes unreadable for its trace.
 mod hex_id {
     use std::borrow::Cow;
+    use std::fmt::Display;
 
     use opentelemetry::trace::{SpanId, TraceId};
     use serde::{Deserialize, Deserializer, Serializer};
 
-    /// A trace or a span id.
-    pub(super) trait Id: Sized {
+    /// A trace or a span id: it displays as its fixed-width lowercase digits.
+    pub(super) trait Id: Display + Sized {
         const INVALID: Self;
-        /// Its bytes, big-endian, into the front of `out`; how many.
-        fn bytes(&self, out: &mut [u8; 16]) -> usize;
         fn from_hex(hex: &str) -> Option<Self>;
     }
 
     impl Id for TraceId {
         const INVALID: TraceId = TraceId::INVALID;
-        fn bytes(&self, out: &mut [u8; 16]) -> usize {
-            *out = self.to_bytes();
-            16
-        }
         fn from_hex(hex: &str) -> Option<TraceId> {
             TraceId::from_hex(hex).ok()
         }
@@ -107,32 +102,16 @@ mod hex_id {
 
     impl Id for SpanId {
         const INVALID: SpanId = SpanId::INVALID;
-        fn bytes(&self, out: &mut [u8; 16]) -> usize {
-            out[..8].copy_from_slice(&self.to_bytes());
-            8
-        }
         fn from_hex(hex: &str) -> Option<SpanId> {
             SpanId::from_hex(hex).ok()
         }
     }
 
-    /// Written digit by digit on the stack: `Display`'s padded hexadecimal formatting
-    /// costs several times as much, on every launch.
     pub(super) fn serialize<I: Id, S: Serializer>(
         id: &I,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut bytes = [0u8; 16];
-        let n = id.bytes(&mut bytes);
-        let mut text = [0u8; 32];
-        for (pair, byte) in text.chunks_exact_mut(2).zip(&bytes[..n]) {
-            pair[0] = DIGITS[usize::from(byte >> 4)];
-            pair[1] = DIGITS[usize::from(byte & 0xf)];
-        }
-        // Only ASCII digits were written: this never fails.
-        let text = std::str::from_utf8(&text[..2 * n]).map_err(serde::ser::Error::custom)?;
-        serializer.serialize_str(text)
+        serializer.collect_str(id)
     }
 
     pub(super) fn deserialize<'de, I: Id, D: Deserializer<'de>>(
