@@ -47,9 +47,9 @@ if codes != {"201": n}:
 PY
 }
 launch 500
-callgrind_control -i on "$server" >/dev/null
+callgrind_control -i on "$server" >/dev/null 2>&1
 launch "$launches"
-callgrind_control -i off "$server" >/dev/null
+callgrind_control -i off "$server" >/dev/null 2>&1
 kill "$server"
 wait "$server" 2>/dev/null || true
 server=""
