@@ -18,11 +18,12 @@
 # Then, interleaved so that every build sees the same machine:
 #   - two rounds of bench/http.sh (launch, claim, complete over HTTP on loopback)
 #     against off, metrics and metrics+traces;
-#   - five rounds of launches at saturation for 5 s against all four, with the server's
-#     CPU time per request (user + system, from /proc): the cost per request, which the
-#     receiver, on the same two cores, does not blur;
-#   - bench/launch-instructions.sh against all four and metrics+traces sampling a tenth
-#     of the traces: user-space instructions per launch, steadier than CPU time;
+#   - five rounds of launches at saturation for 5 s against all four, and metrics+traces
+#     sampling a tenth of the traces (OTEL_TRACES_SAMPLER=parentbased_traceidratio, 0.1),
+#     with the server's CPU time per request (user + system, from /proc): the cost per
+#     request, which the receiver, on the same two cores, does not blur;
+#   - bench/launch-instructions.sh against the same five: user-space instructions per
+#     launch, steadier than CPU time;
 #   - two rounds of the durable engine benchmark (crates/knhk-runtime/benches/durable.rs)
 #     of BASE and of this tree: cases/s and p99 per call with 1, 64 and 1,024 cases in
 #     flight; this tree's run also prints the cost of hot-path sampling on the in-memory
@@ -130,6 +131,9 @@ for round in 1 2 3 4 5; do
     cpu "metrics       " "$root/target/release/knhk"
     cpu "metrics+traces" "$root/target/release/knhk" \
         OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench
+    cpu "traces 1/10   " "$root/target/release/knhk" \
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench \
+        OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
 done
 
 echo "== user-space instructions per launch (callgrind, 10,000 launches)"

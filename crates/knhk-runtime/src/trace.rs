@@ -23,6 +23,8 @@
 //! SDK, no exporter); when the binary installs no OpenTelemetry layer, the calls find
 //! none and do nothing.
 
+use std::cell::Cell;
+
 use knhk_kernel::{Command, WorkItemId};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use serde::{Deserialize, Serialize};
@@ -122,6 +124,33 @@ mod hex_id {
     }
 }
 
+thread_local! {
+    /// Whether the spans made on this thread now are left out of traces: set while a
+    /// request that was not sampled is polled (see [`leave_out`]).
+    static LEFT_OUT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `run` with the spans it makes on this thread left out of traces (`left_out`),
+/// or not. The server polls a request that its sampler did not take so; the binary's
+/// OpenTelemetry layer then declines every span ([`left_out`]), and an unsampled request
+/// costs no span at all instead of spans that are built only to be dropped.
+pub fn leave_out<R>(left_out: bool, run: impl FnOnce() -> R) -> R {
+    /// Puts the flag back however `run` ends.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            LEFT_OUT.set(self.0);
+        }
+    }
+    let _restore = Restore(LEFT_OUT.replace(left_out));
+    run()
+}
+
+/// Whether spans made on this thread now are left out of traces (see [`leave_out`]).
+pub fn left_out() -> bool {
+    LEFT_OUT.get()
+}
+
 /// What an action span says about its case.
 pub(crate) struct ActionSite<'a> {
     pub(crate) case: CaseId,
@@ -140,16 +169,27 @@ pub(crate) fn action_span(
     task: Option<&str>,
     work_item: Option<WorkItemId>,
 ) -> Span {
-    let span = tracing::info_span!(
-        "knhk.action",
-        otel.name = name,
-        knhk.case_id = %site.case.0,
-        knhk.spec_id = site.spec_id,
-        knhk.task_id = Empty,
-        knhk.work_item_id = Empty,
-        knhk.commit.records = Empty,
-        knhk.commit.wait_us = Empty,
-    );
+    let span = || {
+        tracing::info_span!(
+            "knhk.action",
+            otel.name = name,
+            knhk.case_id = %site.case.0,
+            knhk.spec_id = site.spec_id,
+            knhk.task_id = Empty,
+            knhk.work_item_id = Empty,
+            knhk.commit.records = Empty,
+            knhk.commit.wait_us = Empty,
+        )
+    };
+    // A case's trace was sampled at its launch: its actions belong to it even when the
+    // request that causes one was left out. Otherwise a left-out request makes no span:
+    // not even one that every layer declines, which `tracing`'s registry would still
+    // keep (its per-layer filters decline a span to their layer, not to the registry).
+    let span = match site.trace {
+        Some(_) => leave_out(false, span),
+        None if left_out() => return Span::none(),
+        None => span(),
+    };
     // Nothing listens (no exporter, and the log filter drops `info` spans): the rest
     // would only format ids and parse the case's trace for nobody.
     if span.is_disabled() {

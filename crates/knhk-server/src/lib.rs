@@ -43,7 +43,7 @@ pub use auth::{Principal, Role, Tokens};
 pub use error::ApiError;
 pub use openapi::openapi;
 pub use serve::{HttpLimits, serve};
-pub use trace::SLOW_REQUEST;
+pub use trace::{RequestSampler, SLOW_REQUEST};
 
 /// Limits and policies of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +79,7 @@ impl Default for ApiConfig {
 }
 
 /// What every handler shares: the engine (once ready) and the API's configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     engine: Arc<OnceLock<Engine>>,
     config: ApiConfig,
@@ -91,6 +91,20 @@ pub struct AppState {
     registrations: Arc<tokio::sync::Semaphore>,
     /// What `GET /metrics` shows.
     metrics: Arc<metrics::Metrics>,
+    /// Which requests are traced, when traces are exported.
+    request_sampler: Option<RequestSampler>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("engine", &self.engine)
+            .field("config", &self.config)
+            .field("tokens", &self.tokens)
+            .field("warnings", &self.warnings)
+            .field("request_sampler", &self.request_sampler.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {
@@ -103,7 +117,15 @@ impl AppState {
             warnings: Arc::new(Vec::new()),
             registrations: Arc::new(tokio::sync::Semaphore::new(config.registrations_max.max(1))),
             metrics: Arc::new(metrics::Metrics::new()),
+            request_sampler: None,
         }
+    }
+
+    /// The same state, deciding with `sampler` which requests are traced (the binary
+    /// sets it when it exports traces; without it no request is left out).
+    pub fn with_request_sampler(mut self, sampler: RequestSampler) -> AppState {
+        self.request_sampler = Some(sampler);
+        self
     }
 
     /// The same state, requiring API tokens from `tokens` on every route but `/health`
@@ -195,6 +217,9 @@ pub fn router(state: AppState) -> Router {
         // Outermost, so that the request's span, log lines and metrics cover
         // authentication and every refusal, and (applied per route by `Router::layer`)
         // see the matched route's template.
-        .layer(trace::RequestLayer::new(Arc::clone(&state.metrics)))
+        .layer(trace::RequestLayer::new(
+            Arc::clone(&state.metrics),
+            state.request_sampler.clone(),
+        ))
         .with_state(state)
 }

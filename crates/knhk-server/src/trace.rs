@@ -37,17 +37,25 @@ use crate::metrics::{Metrics, Route};
 /// A request that takes at least this long is logged (at warn) as slow.
 pub const SLOW_REQUEST: Duration = Duration::from_secs(1);
 
+/// Whether to trace a request, from its parent (the `traceparent` it came with, read
+/// by the process's propagator; an empty context when none). Decided before any span is
+/// made: a request left out makes no span at all (see [`knhk_runtime::trace::leave_out`]),
+/// which is what makes sampling save what tracing costs. The binary builds it from the
+/// OpenTelemetry sampler it configures ([`crate::AppState::with_request_sampler`]).
+pub type RequestSampler = Arc<dyn Fn(&opentelemetry::Context) -> bool + Send + Sync>;
+
 /// The layer every request passes through: its span, its log lines and its metrics.
 /// A hand-written service rather than `axum::middleware::from_fn`, which boxes a
 /// service and a future per request; this one only wraps the route's own future.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct RequestLayer {
     metrics: Arc<Metrics>,
+    sampler: Option<RequestSampler>,
 }
 
 impl RequestLayer {
-    pub(crate) fn new(metrics: Arc<Metrics>) -> RequestLayer {
-        RequestLayer { metrics }
+    pub(crate) fn new(metrics: Arc<Metrics>, sampler: Option<RequestSampler>) -> RequestLayer {
+        RequestLayer { metrics, sampler }
     }
 }
 
@@ -58,15 +66,17 @@ impl<S> Layer<S> for RequestLayer {
         RequestService {
             inner,
             metrics: Arc::clone(&self.metrics),
+            sampler: self.sampler.clone(),
         }
     }
 }
 
 /// [`RequestLayer`]'s service around one route.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct RequestService<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    sampler: Option<RequestSampler>,
 }
 
 impl<S> Service<Request> for RequestService<S>
@@ -84,31 +94,41 @@ where
     fn call(&mut self, request: Request) -> RequestFuture<S::Future> {
         let method = request.method().clone();
         let route = Route(request.extensions().get::<MatchedPath>().cloned());
-        let span = tracing::info_span!(
-            "http.request",
-            otel.name = Empty,
-            otel.kind = "server",
-            otel.status_code = Empty,
-            http.request.method = %method,
-            http.route = route.0.as_ref().map(MatchedPath::as_str),
-            http.response.status_code = Empty,
-        );
-        // Nothing listens (no exporter, and the log filter drops `info` spans): no span to
-        // name and no parent to read.
+        // Without a sampler nothing is exported: no parent to read, nothing to decide.
+        let (parent, left_out) = match &self.sampler {
+            Some(sampler) => {
+                // The process's propagator: W3C Trace Context, which the binary installs
+                // with its exporter.
+                let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+                    propagator.extract(&Headers(request.headers()))
+                });
+                let sampled = sampler(&parent);
+                (Some(parent), !sampled)
+            }
+            None => (None, false),
+        };
+        let span = if left_out {
+            Span::none()
+        } else {
+            tracing::info_span!(
+                "http.request",
+                otel.name = Empty,
+                otel.kind = "server",
+                otel.status_code = Empty,
+                http.request.method = %method,
+                http.route = route.0.as_ref().map(MatchedPath::as_str),
+                http.response.status_code = Empty,
+            )
+        };
+        // Nothing listens (no exporter, and the log sees no spans): no span to name.
         if !span.is_disabled() {
             // An unmatched request's name has no route: its path may be anything.
-            match &route.0 {
-                Some(route) => {
-                    span.record("otel.name", format!("HTTP {method} {}", route.as_str()))
-                }
-                None => span.record("otel.name", format!("HTTP {method}")),
+            let name = match &route.0 {
+                Some(route) => format!("HTTP {method} {}", route.as_str()),
+                None => format!("HTTP {method}"),
             };
-            // The process's propagator: the binary installs W3C Trace Context when it
-            // exports traces; until then it is OpenTelemetry's no-op.
-            let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-                propagator.extract(&Headers(request.headers()))
-            });
-            if parent.span().span_context().is_valid() {
+            span.record("otel.name", name);
+            if let Some(parent) = parent.filter(|p| p.span().span_context().is_valid()) {
                 // Set before the span starts (entering starts it).
                 let _no_layer = span.set_parent(parent);
             }
@@ -116,10 +136,11 @@ where
         let started = Instant::now();
         let inner = {
             let _in_span = span.enter();
-            self.inner.call(request)
+            knhk_runtime::trace::leave_out(left_out, || self.inner.call(request))
         };
         RequestFuture {
             inner: inner.instrument(span.clone()),
+            left_out,
             answered: Some(Answered {
                 span,
                 started,
@@ -136,6 +157,8 @@ pin_project_lite::pin_project! {
     pub(crate) struct RequestFuture<F> {
         #[pin]
         inner: Instrumented<F>,
+        // Whether the sampler left the request out: its polls make no spans.
+        left_out: bool,
         answered: Option<Answered>,
     }
 }
@@ -148,7 +171,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = std::task::ready!(this.inner.poll(cx));
+        let inner = this.inner;
+        let polled = knhk_runtime::trace::leave_out(*this.left_out, || inner.poll(cx));
+        let result = std::task::ready!(polled);
         if let (Ok(response), Some(answered)) = (&result, this.answered.take()) {
             answered.note(response);
         }

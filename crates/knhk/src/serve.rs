@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use knhk_runtime::metrics::MetricsConfig;
 use knhk_runtime::{Engine, EngineConfig, SpecCaps, StoragePaths, SystemClock};
-use knhk_server::{ApiConfig, AppState, HttpLimits, Tokens};
+use knhk_server::{ApiConfig, AppState, HttpLimits, RequestSampler, Tokens};
 
 use crate::telemetry::{SpansDropped, Telemetry};
 
@@ -146,7 +146,11 @@ pub(crate) fn run(options: ServeOptions) -> anyhow::Result<ExitCode> {
         let _entered = runtime.enter();
         Telemetry::install(&options.telemetry)?
     };
-    let served = runtime.block_on(serve(options, telemetry.dropped_metric()));
+    let served = runtime.block_on(serve(
+        options,
+        telemetry.dropped_metric(),
+        telemetry.request_sampler(),
+    ));
     if let Err(e) = &served {
         tracing::error!("{e:#}");
     }
@@ -156,7 +160,11 @@ pub(crate) fn run(options: ServeOptions) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(options: ServeOptions, dropped: SpansDropped) -> anyhow::Result<()> {
+async fn serve(
+    options: ServeOptions,
+    dropped: SpansDropped,
+    sampler: Option<RequestSampler>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -169,7 +177,10 @@ async fn serve(options: ServeOptions, dropped: SpansDropped) -> anyhow::Result<(
         data = %options.storage.workflow_db.display(),
         "knhk listening on http://{address}"
     );
-    let state = app_state(&options, dropped)?;
+    let mut state = app_state(&options, dropped)?;
+    if let Some(sampler) = sampler {
+        state = state.with_request_sampler(sampler);
+    }
     for warning in state.warnings() {
         // Loud on purpose: an open API on the network is a decision, not a default.
         tracing::warn!("WARNING: {warning}");

@@ -28,19 +28,20 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use opentelemetry::KeyValue;
+use opentelemetry::trace::{Link, SpanKind, TraceId};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter,
-    SpanProcessor,
+    BatchConfigBuilder, BatchSpanProcessor, IdGenerator, RandomIdGenerator, SamplingDecision,
+    SamplingResult, SdkTracerProvider, ShouldSample, SpanData, SpanExporter, SpanProcessor,
 };
 use serde_json::{Map, Value};
 use tracing::{Event, Subscriber};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets, filter_fn};
+use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets, dynamic_filter_fn, filter_fn};
 use tracing_subscriber::fmt::format::{DefaultFields, Format, Full, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -90,6 +91,8 @@ impl From<&Config> for TelemetryOptions {
 pub(crate) struct Telemetry {
     provider: Option<SdkTracerProvider>,
     dropped: Arc<AtomicU64>,
+    /// The configured sampler, when traces are exported.
+    sampler: Option<Box<dyn ShouldSample>>,
 }
 
 impl Telemetry {
@@ -133,12 +136,19 @@ impl Telemetry {
             return Ok(Telemetry {
                 provider: None,
                 dropped,
+                sampler: None,
             });
         };
-        let provider = provider(options, endpoint, &dropped)?;
+        // `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, read by the SDK.
+        let sampler = opentelemetry_sdk::trace::Config::default().sampler;
+        let provider = provider(options, endpoint, &dropped, sampler.clone())?;
         // Only knhk's own spans: the exporter's client (tonic, hyper) traces too, and
         // exporting its spans would feed the exporter with its own work.
-        let knhk = Targets::new().with_target("knhk", LevelFilter::INFO);
+        // And nothing of a request its sampler left out (see `request_sampler`).
+        let knhk = Targets::new()
+            .with_target("knhk", LevelFilter::INFO)
+            // Dynamic: asked at every span, never cached per callsite.
+            .and(dynamic_filter_fn(|_, _| !knhk_runtime::trace::left_out()));
         // Each span carries what it is about (its `knhk.*` and `http.*` fields) and
         // nothing per span that costs time on every request: no busy and idle times
         // (an instant read at every poll), no source location, thread or target
@@ -165,7 +175,36 @@ impl Telemetry {
         Ok(Telemetry {
             provider: Some(provider),
             dropped,
+            sampler: Some(sampler),
         })
+    }
+
+    /// Which requests to trace, when traces are exported: the configured sampler's
+    /// decision, taken at the request's edge before any span is made. A request with a
+    /// `traceparent` is decided on its trace id (a parent-based sampler follows its
+    /// sampled flag); one without is decided on a fresh random trace id, which is what a
+    /// ratio sampler needs. The request's span then gets its own ids from the SDK, whose
+    /// sampler takes server spans as decided ([`EdgeDecided`]).
+    pub(crate) fn request_sampler(&self) -> Option<knhk_server::RequestSampler> {
+        let sampler = self.sampler.clone()?;
+        let ids = RandomIdGenerator::default();
+        Some(Arc::new(move |parent: &opentelemetry::Context| {
+            let remote = parent.span().span_context().clone();
+            let (parent, trace_id) = if remote.is_valid() {
+                (Some(parent), remote.trace_id())
+            } else {
+                (None, ids.new_trace_id())
+            };
+            let result = sampler.should_sample(
+                parent,
+                trace_id,
+                "http.request",
+                &SpanKind::Server,
+                &[],
+                &[],
+            );
+            result.decision == SamplingDecision::RecordAndSample
+        }))
     }
 
     /// How many finished spans were not exported: refused by a full queue, or lost
@@ -199,6 +238,7 @@ fn provider(
     options: &TelemetryOptions,
     endpoint: &str,
     dropped: &Arc<AtomicU64>,
+    sampler: Box<dyn ShouldSample>,
 ) -> anyhow::Result<SdkTracerProvider> {
     let exporter = match options.protocol {
         OtlpProtocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
@@ -237,7 +277,46 @@ fn provider(
             counts,
         })
         .with_resource(resource(options))
+        .with_sampler(EdgeDecided { sampler })
         .build())
+}
+
+/// The SDK's sampler. A server span (a request's) was sampled at the request's edge
+/// ([`Telemetry::request_sampler`]), or it would not have been made; so was the trace of
+/// a span whose parent is sampled (an action under its request, or under its case's
+/// launch): both are kept, so that traces stay whole whatever the configured sampler
+/// (a ratio sampler's edge decision was taken on an id the trace does not carry). Only a
+/// span without a parent (an action no request caused: a timer, a lease running out)
+/// goes to the configured sampler.
+#[derive(Debug, Clone)]
+struct EdgeDecided {
+    sampler: Box<dyn ShouldSample>,
+}
+
+impl ShouldSample for EdgeDecided {
+    fn should_sample(
+        &self,
+        parent: Option<&opentelemetry::Context>,
+        trace_id: TraceId,
+        name: &str,
+        kind: &SpanKind,
+        attributes: &[KeyValue],
+        links: &[Link],
+    ) -> SamplingResult {
+        let parent_sampled =
+            parent.is_some_and(|cx| cx.has_active_span() && cx.span().span_context().is_sampled());
+        if *kind == SpanKind::Server || parent_sampled {
+            return SamplingResult {
+                decision: SamplingDecision::RecordAndSample,
+                attributes: Vec::new(),
+                trace_state: parent
+                    .map(|cx| cx.span().span_context().trace_state().clone())
+                    .unwrap_or_default(),
+            };
+        }
+        self.sampler
+            .should_sample(parent, trace_id, name, kind, attributes, links)
+    }
 }
 
 /// `OTEL_RESOURCE_ATTRIBUTES`, then `service.name` (`OTEL_SERVICE_NAME` wins over

@@ -267,6 +267,52 @@ fn the_sampler_keeps_whole_traces_and_no_case_trace_of_an_unsampled_launch() {
 }
 
 #[test]
+fn a_ratio_sampler_keeps_some_requests_each_with_its_whole_trace() {
+    let receiver = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", receiver.grpc);
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_TRACES_SAMPLER", "traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
+    ];
+    let server = Server::start(&dir.path().join("data"), &env);
+    let spec = register_json(&server, format!("{EXAMPLES}/simple-sequence.json"));
+    let launches = 60;
+    for _ in 0..launches {
+        let (status, body) = server.post("/cases", json!({"spec_id": spec}));
+        assert_eq!(status, 201, "{body}");
+    }
+    assert_eq!(server.stop(), Some(0));
+    let spans = receiver.spans.lock().unwrap();
+    let requests: Vec<&Value> = spans
+        .iter()
+        .filter(|s| s["name"] == "HTTP POST /cases")
+        .collect();
+    let actions: Vec<&Value> = spans
+        .iter()
+        .filter(|s| s["name"] == "knhk launch")
+        .collect();
+    // Half of 60, give or take: a binomial tail beyond 10..50 is below 10^-9.
+    assert!(
+        (10..=50).contains(&requests.len()),
+        "{} of {launches}",
+        requests.len()
+    );
+    // Whole traces: each sampled request has its launch, and no launch is alone.
+    assert_eq!(actions.len(), requests.len());
+    for action in actions {
+        assert!(
+            requests
+                .iter()
+                .any(|r| r["span_id"] == action["parent_span_id"]
+                    && r["trace_id"] == action["trace_id"]),
+            "{action:#}"
+        );
+    }
+}
+
+#[test]
 fn a_receiver_that_is_down_slows_no_request() {
     let dir = tempfile::tempdir().unwrap();
     // Bound and closed at once: nothing listens there.
