@@ -7,12 +7,16 @@
 //! it carries `http.request.method`, `http.route` and `http.response.status_code`. The
 //! engine's action spans run inside it (knhk-runtime's `trace` module).
 //!
+//! Whether a request is traced at all is decided first, by the binary's
+//! [`RequestSampler`]: a request it leaves out gets no span and is polled under
+//! `knhk_runtime::trace::leave_out`, so that its actions make none either.
+//!
 //! Why the OpenTelemetry API in this crate: `tracing` cannot take a parent from another
 //! process. The `traceparent` header is read with the process's OpenTelemetry
 //! propagator (the binary installs `TraceContextPropagator` when it exports traces) and
 //! set with tracing-opentelemetry's `set_parent` on the span that the binary's
 //! OpenTelemetry layer exports. Only the API and the bridge are used here; without an
-//! exporter the propagator is the API's no-op and nothing is read or set.
+//! exporter there is no sampler, and nothing is read or set.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -13,6 +13,12 @@
 //! server reads `traceparent` through it). Without an endpoint no OpenTelemetry layer
 //! is installed and the propagator stays the API's no-op: tracing costs nothing.
 //!
+//! Sampling: the configured sampler (`OTEL_TRACES_SAMPLER`, read by the SDK) decides at
+//! each request's edge ([`Telemetry::request_sampler`]), before any span is made; the
+//! OpenTelemetry layer declines every span while a request that was left out is polled
+//! (`knhk_runtime::trace::left_out`), and the SDK's own sampler ([`EdgeDecided`]) keeps
+//! what the edge took, with its whole trace.
+//!
 //! Export never blocks a request: spans wait in the batch processor's bounded queue and
 //! a thread of its own sends them. A receiver that is down or slow costs only spans,
 //! each counted in [`Telemetry::spans_dropped`]: those refused because the queue is full
