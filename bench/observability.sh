@@ -77,6 +77,10 @@ receiver=$!
 exec 3>"$scratch/receiver-in"
 until [ -s "$scratch/spans" ]; do sleep 0.1; done
 grpc_port="$(head -n 1 "$scratch/spans" | python3 -c 'import json,sys; print(json.load(sys.stdin)["grpc"])')"
+# The environment of a server exporting every trace to the receiver, and of one
+# sampling a tenth of them.
+traced=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench)
+sampled=("${traced[@]}" OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1)
 
 # http NAME BINARY [VAR=VALUE...]: bench/http.sh against BINARY, each line led by NAME.
 http() {
@@ -90,8 +94,7 @@ for round in 1 2; do
     http "off           " "$base_target/release/knhk"
     http "metrics       " "$root/target/release/knhk"
     before="$(wc -l <"$scratch/spans")"
-    http "metrics+traces" "$root/target/release/knhk" \
-        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench
+    http "metrics+traces" "$root/target/release/knhk" "${traced[@]}"
     echo "metrics+traces  spans received: $(($(wc -l <"$scratch/spans") - before))"
 done
 
@@ -124,16 +127,18 @@ print(f"{name}  launch, saturation  {r['summary']['requestsPerSec']:>8.0f} req/s
 PY
 }
 
+# every_server MEASURE: MEASURE NAME BINARY [VAR=VALUE...] for each of the five servers.
+every_server() {
+    "$1" "off           " "$base_target/release/knhk"
+    "$1" "patched-out   " "$patched_target/release/knhk"
+    "$1" "metrics       " "$root/target/release/knhk"
+    "$1" "metrics+traces" "$root/target/release/knhk" "${traced[@]}"
+    "$1" "traces 1/10   " "$root/target/release/knhk" "${sampled[@]}"
+}
+
 for round in 1 2 3 4 5; do
     echo "== launch CPU per request, round $round"
-    cpu "off           " "$base_target/release/knhk"
-    cpu "patched-out   " "$patched_target/release/knhk"
-    cpu "metrics       " "$root/target/release/knhk"
-    cpu "metrics+traces" "$root/target/release/knhk" \
-        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench
-    cpu "traces 1/10   " "$root/target/release/knhk" \
-        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench \
-        OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
+    every_server cpu
 done
 
 echo "== user-space instructions per launch (callgrind, 10,000 launches)"
@@ -142,14 +147,7 @@ instructions() {
     shift
     echo "$name  $(LAUNCHES=10000 "$root/bench/launch-instructions.sh" "$@")"
 }
-instructions "off           " "$base_target/release/knhk"
-instructions "patched-out   " "$patched_target/release/knhk"
-instructions "metrics       " "$root/target/release/knhk"
-instructions "metrics+traces" "$root/target/release/knhk" \
-    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench
-instructions "traces 1/10   " "$root/target/release/knhk" \
-    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc_port" OTEL_SERVICE_NAME=knhk-bench \
-    OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
+every_server instructions
 
 for round in 1 2; do
     echo "== durable engine, round $round"

@@ -9,15 +9,13 @@
 //! (`/cases/{case_id}`), never by the path a client sent, and a request that matched no
 //! route by `unmatched`, so the label values are the routes of the API.
 
+use std::fmt::Write as _;
 use std::sync::RwLock;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{MatchedPath, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::fmt::Write as _;
-
-use axum::extract::MatchedPath;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;

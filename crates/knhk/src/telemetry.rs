@@ -34,8 +34,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{Link, SpanKind, TraceId};
-use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TracerProvider as _};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -195,7 +194,8 @@ impl Telemetry {
         let sampler = self.sampler.clone()?;
         let ids = RandomIdGenerator::default();
         Some(Arc::new(move |parent: &opentelemetry::Context| {
-            let remote = parent.span().span_context().clone();
+            let span = parent.span();
+            let remote = span.span_context();
             let (parent, trace_id) = if remote.is_valid() {
                 (Some(parent), remote.trace_id())
             } else {

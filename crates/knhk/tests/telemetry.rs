@@ -7,7 +7,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -217,19 +217,31 @@ fn traces_go_over_http_protobuf_too() {
     assert_eq!(server.stop(), Some(0));
 }
 
+/// A server in `dir` exporting over gRPC to `receiver` with `OTEL_TRACES_SAMPLER` =
+/// `sampler` and `OTEL_TRACES_SAMPLER_ARG` = `ratio`, and its simple sequence's id.
+fn sampling_server(
+    receiver: &Receiver,
+    dir: &Path,
+    sampler: &str,
+    ratio: &str,
+) -> (Server, String) {
+    let endpoint = format!("http://127.0.0.1:{}", receiver.grpc);
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_TRACES_SAMPLER", sampler),
+        ("OTEL_TRACES_SAMPLER_ARG", ratio),
+    ];
+    let server = Server::start(&dir.join("data"), &env);
+    let spec = register_json(&server, format!("{EXAMPLES}/simple-sequence.json"));
+    (server, spec)
+}
+
 #[test]
 fn the_sampler_keeps_whole_traces_and_no_case_trace_of_an_unsampled_launch() {
     let receiver = Receiver::start();
     let dir = tempfile::tempdir().unwrap();
-    let endpoint = format!("http://127.0.0.1:{}", receiver.grpc);
     // No trace of its own is sampled; a request's sampled `traceparent` is followed.
-    let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
-        ("OTEL_TRACES_SAMPLER_ARG", "0"),
-    ];
-    let server = Server::start(&dir.path().join("data"), &env);
-    let spec = register_json(&server, format!("{EXAMPLES}/simple-sequence.json"));
+    let (server, spec) = sampling_server(&receiver, dir.path(), "parentbased_traceidratio", "0");
     let (status, unsampled) = server.post("/cases", json!({"spec_id": spec}));
     assert_eq!(status, 201, "{unsampled}");
     let case = unsampled["case_id"].as_str().unwrap().to_owned();
@@ -270,14 +282,7 @@ fn the_sampler_keeps_whole_traces_and_no_case_trace_of_an_unsampled_launch() {
 fn a_ratio_sampler_keeps_some_requests_each_with_its_whole_trace() {
     let receiver = Receiver::start();
     let dir = tempfile::tempdir().unwrap();
-    let endpoint = format!("http://127.0.0.1:{}", receiver.grpc);
-    let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_TRACES_SAMPLER", "traceidratio"),
-        ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
-    ];
-    let server = Server::start(&dir.path().join("data"), &env);
-    let spec = register_json(&server, format!("{EXAMPLES}/simple-sequence.json"));
+    let (server, spec) = sampling_server(&receiver, dir.path(), "traceidratio", "0.5");
     let launches = 60;
     for _ in 0..launches {
         let (status, body) = server.post("/cases", json!({"spec_id": spec}));

@@ -333,7 +333,7 @@ impl Engine {
         let record = self.record(&mut slot, &entry)?;
         self.commit(vec![record], &[Span::current()]).await?;
         slot.metrics.launched();
-        self.observe(&slot, &entry.events, at_ms);
+        slot.count(&entry.events, at_ms);
         let view = query::case_view(&slot);
         self.reindex(&mut slot);
         write(&self.inner.cases).insert(id, Resident::of(slot));
@@ -657,7 +657,7 @@ impl Engine {
             self.rebuild(slot);
             return Err(e);
         }
-        self.observe(slot, &entry.events, at_ms);
+        slot.count(&entry.events, at_ms);
         self.reindex(slot);
         Ok(entry.events)
     }
@@ -786,20 +786,6 @@ impl Engine {
                 ),
             })
         })
-    }
-
-    /// Counts what a committed action did: task completions, and the case's end.
-    fn observe(&self, slot: &Slot, events: &[Event], at_ms: u64) {
-        let metrics = &slot.metrics;
-        for event in events {
-            match event {
-                Event::TaskCompleted { task, .. } => metrics.task_completed(task),
-                Event::CaseStateChanged { state } if state.is_final() => {
-                    metrics.ended(state.name(), at_ms.saturating_sub(slot.launched_at_ms));
-                }
-                _ => {}
-            }
-        }
     }
 
     /// After a failed commit: puts the slot back to what the store holds, which is the

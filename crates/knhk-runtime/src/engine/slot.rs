@@ -417,6 +417,21 @@ impl Slot {
         Ok(())
     }
 
+    /// Counts what a committed action did in its specification's metrics: task
+    /// completions, and the case's end.
+    pub(crate) fn count(&self, events: &[Event], at_ms: u64) {
+        for event in events {
+            match event {
+                Event::TaskCompleted { task, .. } => self.metrics.task_completed(task),
+                Event::CaseStateChanged { state } if state.is_final() => {
+                    let ran_ms = at_ms.saturating_sub(self.launched_at_ms);
+                    self.metrics.ended(state.name(), ran_ms);
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Brings the runtime's view of work items and timers up to date with `events`.
     fn observe(&mut self, events: &[Event], at_ms: u64) {
         self.updated_at_ms = at_ms;
